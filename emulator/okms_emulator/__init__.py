@@ -1,0 +1,1 @@
+"""Local emulator of the OVHcloud Key Management Service (OKMS) APIs."""

@@ -1,0 +1,41 @@
+"""Audit log: one JSON line per request, so tests can prove that check mode
+(or any read-only run) changed nothing: filter on ``"mutating": true``."""
+
+import datetime
+import json
+import re
+import threading
+
+# Requests that use POST but change no state.
+_NON_MUTATING_CONTROL = {"/auth/oauth2/token", "/1.0/auth/credential"}
+_NON_MUTATING_DATA = re.compile(r"^/api/[^/]+/v1/(servicekey/[^/]+/(encrypt|decrypt|datakey|datakey/decrypt|sign|verify)|random)$")
+
+
+def is_mutating(plane, method, path):
+    if method not in ("POST", "PUT", "PATCH", "DELETE"):
+        return False
+    if plane == "control" and path in _NON_MUTATING_CONTROL:
+        return False
+    if plane == "data" and _NON_MUTATING_DATA.match(path):
+        return False
+    return True
+
+
+class AuditLog:
+    def __init__(self, path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def write(self, plane, identity, method, path, query, status):
+        line = json.dumps({
+            "time": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
+            "plane": plane,
+            "identity": identity,
+            "method": method,
+            "path": path,
+            "query": query,
+            "status": status,
+            "mutating": is_mutating(plane, method, path),
+        }, sort_keys=True)
+        with self._lock, open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")

@@ -1,0 +1,191 @@
+"""Fixtures: the emulator as a real subprocess, python-ovh clients pointed at it,
+and a spec-checking wrapper for every /v2/okms call the tests make."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+import ovh
+import pytest
+
+from ovh_spec import Spec
+
+EMULATOR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+FAST = ["--credential-ready-delay", "0.4", "--credential-delete-delay", "0.3",
+        "--order-delivery-delay", "0.4"]
+
+
+class EmulatorProcess:
+    def __init__(self, state_dir, extra_args=()):
+        self.state_dir = state_dir
+        self.args = [sys.executable, "-m", "okms_emulator", "serve", "--state-dir", state_dir, *extra_args]
+        self.proc = None
+        self.conn = None
+
+    def start(self, timeout=20):
+        path = os.path.join(self.state_dir, "connection.json")
+        env = dict(os.environ, PYTHONPATH=EMULATOR_DIR)
+        self.proc = subprocess.Popen(self.args, cwd=EMULATOR_DIR, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("emulator exited: " + self.proc.stderr.read().decode())
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as handle:
+                    self.conn = json.load(handle)
+                if self.conn["pid"] == self.proc.pid:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError("emulator did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=15)
+        return self.proc.returncode if self.proc else None
+
+
+_BUNDLE = os.path.join(tempfile.mkdtemp(prefix="okms-ca-"), "bundle.pem")
+_BUNDLED = set()
+
+
+def register(conn, name=None):
+    """Make python-ovh know the emulator, exactly as a user would.
+
+    Several emulators run during the suite (restart, token expiry), so
+    REQUESTS_CA_BUNDLE points at a bundle holding every emulator CA seen.
+    """
+    name = name or f"emulator-{conn['pid']}"
+    ovh.client.ENDPOINTS[name] = conn["endpoint"]
+    ovh.client.OAUTH2_TOKEN_URLS[name] = conn["token_url"]
+    with open(conn["ca_path"], encoding="utf-8") as handle:
+        pem = handle.read()
+    if pem not in _BUNDLED:
+        _BUNDLED.add(pem)
+        with open(_BUNDLE, "a", encoding="utf-8") as handle:
+            handle.write(pem)
+    os.environ["REQUESTS_CA_BUNDLE"] = _BUNDLE
+    return name
+
+
+def app_client(conn, **overrides):
+    kwargs = dict(endpoint=register(conn), application_key=conn["application_key"],
+                  application_secret=conn["application_secret"], consumer_key=conn["consumer_key"])
+    kwargs.update(overrides)
+    return ovh.Client(**kwargs)
+
+
+def oauth_client(conn, **overrides):
+    kwargs = dict(endpoint=register(conn), client_id=conn["client_id"], client_secret=conn["client_secret"])
+    kwargs.update(overrides)
+    return ovh.Client(**kwargs)
+
+
+SPEC = Spec("ovh-api-v2-okms.json")
+SEEN = []
+
+
+class Api:
+    """python-ovh client whose /v2/okms answers are checked against the spec."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def call(self, method, path, data=None, headers=None):
+        if headers is None:
+            result = self.client.call(method, path, data)
+            self.check(method, path, result)
+            return result
+        response = self.client.raw_call(method, path, data, headers=headers)
+        return response
+
+    def check(self, method, path, result):
+        clean = urllib.parse.urlsplit(path).path
+        if clean.startswith("/v2/okms/"):
+            SPEC.validate_response(method, clean[len("/v2"):], result)
+            SEEN.append((method, clean))
+
+    def get(self, path, **params):
+        if params:
+            path += "?" + urllib.parse.urlencode(params)
+        return self.call("GET", path)
+
+    def post(self, path, **data):
+        return self.call("POST", path, data)
+
+    def put(self, path, **data):
+        return self.call("PUT", path, data)
+
+    def delete(self, path):
+        return self.call("DELETE", path)
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    with tempfile.TemporaryDirectory(prefix="okms-emu-") as state_dir:
+        emu = EmulatorProcess(state_dir, FAST).start()
+        yield emu
+        assert emu.stop() == 0
+
+
+@pytest.fixture(scope="session")
+def conn(emulator):
+    return emulator.conn
+
+
+@pytest.fixture(scope="session")
+def api(conn):
+    return Api(app_client(conn))
+
+
+def order_kms(api, region="eu-west-rbx", autopay=True):
+    """Order a KMS like the collection/Terraform do; return its okmsId."""
+    cart = api.post("/order/cart", ovhSubsidiary="FR")
+    cart_id = cart["cartId"]
+    api.post(f"/order/cart/{cart_id}/assign")
+    item = api.post(f"/order/cart/{cart_id}/okms", planCode="okms", duration="P1M",
+                    pricingMode="default", quantity=1)
+    api.post(f"/order/cart/{cart_id}/item/{item['itemId']}/configuration", label="region", value=region)
+    order = api.post(f"/order/cart/{cart_id}/checkout",
+                     autoPayWithPreferredPaymentMethod=autopay, waiveRetractationPeriod=True)
+    order_id = order["orderId"]
+    if not autopay:
+        method_ids = api.get("/me/payment/method", default="true")
+        api.post(f"/me/order/{order_id}/pay", paymentMethod={"id": method_ids[0]})
+    deadline = time.time() + 10
+    while api.get(f"/me/order/{order_id}/status") != "delivered":
+        assert time.time() < deadline
+        time.sleep(0.1)
+    for detail_id in api.get(f"/me/order/{order_id}/details"):
+        ext = api.get(f"/me/order/{order_id}/details/{detail_id}/extension")
+        if ext["order"]["plan"]["code"] == "okms":
+            return api.get(f"/me/order/{order_id}/details/{detail_id}")["domain"]
+    raise AssertionError("no okms detail in order")
+
+
+@pytest.fixture(scope="session")
+def kms_id(api):
+    return order_kms(api)
+
+
+def wait_ready(api, okms_id, credential_id, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        cred = api.get(f"/v2/okms/resource/{okms_id}/credential/{credential_id}")
+        if cred["status"] != "CREATING":
+            return cred
+        assert time.time() < deadline
+        time.sleep(0.1)
+
+
+URN = "urn:v1:eu:identity:account:xx1111-ovh"
+TERMINATE_TOKEN = re.compile(
+    r".*https://www.ovh.com/manager/#/billing/confirmTerminate\?id=[A-Za-z0-9]+&token=([A-Za-z0-9]+).*")

@@ -1,0 +1,42 @@
+"""Audit log: one JSON line per request, with a reliable "mutating" flag."""
+
+import json
+
+import requests
+
+from conftest import Api, oauth_client
+
+
+def _lines(conn):
+    with open(conn["audit_log"], encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def test_audit_lines(api, conn, kms_id):
+    before = len(_lines(conn))
+    api.get(f"/v2/okms/resource/{kms_id}")
+    key = api.post(f"/v2/okms/resource/{kms_id}/serviceKey", name="audited", type="oct", size=128,
+                   operations=["encrypt", "decrypt"])
+    Api(oauth_client(conn)).get("/v2/okms/reference/regions")
+    requests.get(conn["base_url"] + "/v2/okms/resource", verify=conn["ca_path"])
+    new = _lines(conn)[before:]
+    for line in new:
+        assert set(line) == {"time", "plane", "identity", "method", "path", "query", "status", "mutating"}
+    get, post = new[0], new[1]
+    assert get == {**get, "plane": "control", "identity": "account:xx1111-ovh", "method": "GET",
+                   "path": f"/v2/okms/resource/{kms_id}", "status": 200, "mutating": False}
+    assert post["method"] == "POST" and post["mutating"] is True and post["status"] == 200
+    token = [l for l in new if l["path"] == "/auth/oauth2/token"]
+    assert token and token[0]["mutating"] is False
+    assert any(l["identity"] == f"oauth2:{conn['client_id']}" and l["path"] == "/v2/okms/reference/regions"
+               for l in new)
+    assert new[-1]["identity"] is None and new[-1]["status"] == 401
+    assert key["id"]
+
+
+def test_reads_do_not_mutate(api, conn, kms_id):
+    before = len(_lines(conn))
+    api.get("/v2/okms/resource")
+    api.get(f"/v2/okms/resource/{kms_id}/credential")
+    api.get("/me/notification/email/history")
+    assert not any(l["mutating"] for l in _lines(conn)[before:])

@@ -1,0 +1,75 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ovhcloud.kms contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r"""
+options:
+  endpoint:
+    description:
+      - The OVHcloud API to talk to, as a name (V(ovh-eu), V(ovh-ca), V(ovh-us)) or a full URL
+        such as the one in the local emulator's C(connection.json) (C(https://127.0.0.1:PORT/1.0)).
+      - Paths under C(/v1/) and C(/v2/) drop a trailing C(/1.0) from the URL.
+      - When not set, the environment variable E(OVH_ENDPOINT) is used, then C(endpoint) in the
+        C([default]) section of C(/etc/ovh.conf), C(~/.ovh.conf) or C(./ovh.conf) (a later file wins).
+    type: str
+  application_key:
+    description:
+      - Application key, for application-key signature authentication.
+      - Used with O(application_secret) and O(consumer_key); mutually exclusive with O(client_id).
+      - When not set, E(OVH_APPLICATION_KEY), then C(application_key) in the INI section named
+        after the endpoint.
+    type: str
+  application_secret:
+    description:
+      - Application secret, for application-key signature authentication. Never logged.
+      - When not set, E(OVH_APPLICATION_SECRET), then the INI files.
+    type: str
+  consumer_key:
+    description:
+      - Consumer key, for application-key signature authentication. Never logged.
+      - When not set, E(OVH_CONSUMER_KEY), then the INI files.
+    type: str
+  client_id:
+    description:
+      - OAuth2 service account client ID, for client-credentials authentication.
+      - Used with O(client_secret); mutually exclusive with O(application_key).
+      - When not set, E(OVH_CLIENT_ID), then the INI files.
+      - The token is fetched once per task and renewed before it expires. For a full-URL
+        O(endpoint), the token endpoint is C(/auth/oauth2/token) on the same host.
+    type: str
+  client_secret:
+    description:
+      - OAuth2 service account client secret. Never logged.
+      - When not set, E(OVH_CLIENT_SECRET), then the INI files.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify the API server's TLS certificate. Only turn off for local experiments.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - Path of a PEM file of extra certificate authorities to trust, in addition to the default
+        bundle; for example the local emulator's C(ca_path) or a corporate proxy's CA.
+    type: path
+  timeout:
+    description:
+      - Timeout in seconds for each HTTP request to the API.
+      - Failed requests are retried with jittered exponential backoff on HTTP 429 (honouring
+        C(Retry-After)), 500, 502, 503, 504 and connection errors. A mutating request is only
+        retried when it surely never reached the server.
+    type: int
+    default: 30
+notes:
+  - Exactly one authentication method must be configured, across module options, environment
+    variables and INI files, each option resolved on its own in that order.
+requirements:
+  - requests
+"""

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ovhcloud.kms contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Exceptions raised by the OVHcloud API client."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class OvhConfigurationError(Exception):
+    """The client cannot be configured (missing, partial or conflicting credentials)."""
+
+
+class OvhApiError(Exception):
+    """An API call failed.
+
+    Carries what a user needs to understand the failure and what OVHcloud
+    support needs to trace it; never any credential.
+    """
+
+    def __init__(self, message, status=None, error_class=None, query_id=None,
+                 method=None, path=None, details=None, error_code=None):
+        super(OvhApiError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.error_class = error_class
+        # Authentication failures also carry a code such as INVALID_SIGNATURE.
+        self.error_code = error_code
+        self.query_id = query_id
+        self.method = method
+        self.path = path
+        self.details = details
+
+    def __str__(self):
+        parts = []
+        if self.method and self.path:
+            parts.append("%s %s" % (self.method, self.path))
+        if self.status:
+            parts.append("HTTP %s" % self.status)
+        if self.error_class:
+            parts.append(self.error_class)
+        if self.error_code and self.error_code != self.error_class:
+            parts.append(self.error_code)
+        text = ", ".join(parts)
+        text = "%s: %s" % (text, self.message) if text else self.message
+        if self.query_id:
+            text += " (X-Ovh-QueryID: %s)" % self.query_id
+        return text
+
+    def to_result(self):
+        """Structured fields for fail_json, so playbooks can branch on them."""
+        return {
+            "status": self.status,
+            "error_class": self.error_class,
+            "error_code": self.error_code,
+            "query_id": self.query_id,
+            "details": self.details,
+        }
+
+
+class OvhAmbiguousRequestError(OvhApiError):
+    """A mutating request may or may not have been applied.
+
+    Raised instead of retrying a POST/PUT/DELETE whose outcome is unknown
+    (read timeout, 5xx, connection dropped after sending): the caller must
+    re-read the resource before deciding to try again.
+    """
