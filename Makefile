@@ -16,7 +16,7 @@ NOT_CONTENT := ^(emulator/|scripts/|\.ci/|Makefile$$|build/|\.venv/)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
 
-.PHONY: help venv collection-tree lint sanity units emulator-tests integration test demo clean
+.PHONY: help venv tools collection-tree lint sanity units emulator-tests integration test demo clean
 
 help:
 	@echo "make demo   - start the local OKMS emulator and show the collection at work"
@@ -31,6 +31,14 @@ $(VENV)/.installed: requirements.txt requirements-test.txt emulator/pyproject.to
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt -e ./emulator
 	@touch $@
+
+# ansible-test's shellcheck sanity test is skipped (with only a warning) without it.
+tools:
+	@command -v shellcheck >/dev/null || { \
+		echo "== installing shellcheck (Debian package)"; \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; \
+		else echo "shellcheck is required for make sanity: install it with your package manager" >&2; exit 1; fi; }
 
 collection-tree:
 	@rm -rf $(COLLECTION_DIR) && mkdir -p $(COLLECTION_DIR)
@@ -49,7 +57,7 @@ lint: venv collection-tree
 	@echo "== changelog fragments"
 	cd $(COLLECTION_DIR) && $(BIN)/antsibull-changelog lint
 
-sanity: venv collection-tree
+sanity: venv tools collection-tree
 	@echo "== ansible-test sanity"
 	$(BIN)/python scripts/ansible_test_pip_bootstrap.py
 	cd $(COLLECTION_DIR) && $(BIN)/ansible-test sanity --local --requirements --python 3.11 --color no
