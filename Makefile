@@ -6,7 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
-BUILD := $(CURDIR)/build
+# Override BUILD to run several checks side by side (e.g. make BUILD=/tmp/b1 units).
+BUILD ?= $(CURDIR)/build
 # ansible-test only runs from a tree ending in ansible_collections/<namespace>/<name>.
 COLLECTIONS_ROOT := $(BUILD)/collections
 COLLECTION_DIR := $(COLLECTIONS_ROOT)/ansible_collections/ovhcloud/kms
@@ -20,6 +21,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
 
 help:
 	@echo "make demo   - start the local OKMS emulator and show the collection at work"
+	@echo "              (make integration TARGETS='okms_instance' runs some targets only)"
 	@echo "make test   - everything CI runs: lint, sanity, unit, emulator and integration tests"
 	@echo "make clean  - remove build/ and the virtualenv"
 
@@ -60,7 +62,7 @@ lint: venv collection-tree
 sanity: venv tools collection-tree
 	@echo "== ansible-test sanity"
 	$(BIN)/python scripts/ansible_test_pip_bootstrap.py
-	cd $(COLLECTION_DIR) && $(BIN)/ansible-test sanity --local --requirements --python 3.11 --color no
+	cd $(COLLECTION_DIR) && $(BIN)/ansible-test sanity --local --requirements --python 3.11 --color no $(SANITY_TARGETS)
 
 units: venv collection-tree
 	@echo "== unit tests"
@@ -72,7 +74,7 @@ emulator-tests: venv
 
 integration: venv collection-tree
 	@echo "== integration tests against the emulator"
-	$(BIN)/python scripts/run_integration.py --collection-dir $(COLLECTION_DIR) --state-dir $(BUILD)/emulator-integration
+	$(BIN)/python scripts/run_integration.py --collection-dir $(COLLECTION_DIR) --state-dir $(BUILD)/emulator-integration $(TARGETS)
 
 test: lint sanity units emulator-tests integration
 	@echo "== all tests passed"
