@@ -7,6 +7,7 @@ are applied lazily by :meth:`OrderingV1.tick`, called before each request,
 so no background thread is needed and restarts are harmless.
 """
 
+import datetime
 import secrets
 import time
 import uuid
@@ -135,9 +136,20 @@ class OrderingV1:
 
     # -- carts ------------------------------------------------------------------------
 
+    @staticmethod
+    def _expired(cart):
+        try:
+            expire = datetime.datetime.fromisoformat(cart["expire"])
+        except (TypeError, ValueError):
+            return False
+        if expire.tzinfo is None:
+            expire = expire.replace(tzinfo=datetime.timezone.utc)
+        return expire < datetime.datetime.now(datetime.timezone.utc)
+
     def _cart(self, cart_id):
         cart = self.b["carts"].get(cart_id)
-        if cart is None:
+        # An expired cart is gone, as on OVHcloud.
+        if cart is None or self._expired(cart):
             raise ApiError(404, "Client::NotFound", f"Cart {cart_id} not found")
         return cart
 
@@ -145,8 +157,13 @@ class OrderingV1:
         return {k: cart[k] for k in ("cartId", "description", "expire", "items", "readOnly")}
 
     def list_carts(self, req):
+        """The account's (assigned) carts that have not expired, optionally by exact description."""
+        description = req.arg("description")
         with self.store.lock:
-            return Response(200, sorted(self.b["carts"]))
+            return Response(200, sorted(
+                cart_id for cart_id, cart in self.b["carts"].items()
+                if cart["assigned"] and not self._expired(cart)
+                and (description is None or cart["description"] == description)))
 
     def create_cart(self, req):
         body = req.json()

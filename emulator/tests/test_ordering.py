@@ -71,3 +71,20 @@ def test_order_validation(api):
     api.post(f"/order/cart/{cart_id}/assign")
     with pytest.raises(BadParametersError):  # region missing
         api.post(f"/order/cart/{cart_id}/checkout", autoPayWithPreferredPaymentMethod=True)
+
+
+def test_carts_are_listed_by_description_and_vanish_once_expired(api):
+    mine = api.post("/order/cart", ovhSubsidiary="FR", description="ansible: kms-a")["cartId"]
+    api.post(f"/order/cart/{mine}/assign")
+    other = api.post("/order/cart", ovhSubsidiary="FR", description="ansible: kms-b")["cartId"]
+    api.post(f"/order/cart/{other}/assign")
+    unassigned = api.post("/order/cart", ovhSubsidiary="FR", description="ansible: kms-a")["cartId"]
+    assert api.get("/order/cart", description="ansible: kms-a") == [mine]
+    assert {mine, other} <= set(api.get("/order/cart"))
+    assert unassigned not in api.get("/order/cart")
+
+    expired = api.post("/order/cart", ovhSubsidiary="FR", description="ansible: old",
+                       expire="2020-01-01T00:00:00Z")["cartId"]
+    with pytest.raises(ResourceNotFoundError):
+        api.post(f"/order/cart/{expired}/assign")
+    assert api.get("/order/cart", description="ansible: old") == []

@@ -76,12 +76,26 @@ def region_ids(client):
 
 
 class KmsOrder:
-    """The v1 ordering flow for one KMS in one region."""
+    """The v1 ordering flow for one named KMS in one region."""
 
-    def __init__(self, client, region, ovh_subsidiary):
+    def __init__(self, client, name, region, ovh_subsidiary):
         self.client = client
         self.region = region
         self.ovh_subsidiary = ovh_subsidiary
+        # Orders do not say which cart they came from, but carts can be found by
+        # description: it records which name a checkout was for.
+        self.cart_description = "ovhcloud.kms okms_instance %s in %s" % (name, region)
+
+    def checked_out_before(self):
+        """Whether a cart of this name and region was checked out (and has not expired yet)."""
+        for cart_id in self.client.get("/order/cart", params={"description": self.cart_description}):
+            try:
+                if self.client.get("/order/cart/%s" % cart_id).get("readOnly"):
+                    return True
+            except OvhApiError as exc:
+                if exc.status != 404:  # expired between the two calls
+                    raise
+        return False
 
     def place(self, auto_pay):
         """Cart → item → region → checkout (→ payment); returns the order id.
@@ -90,9 +104,7 @@ class KmsOrder:
         leaves nothing behind.
         """
         cart_id = self.client.post("/order/cart", {
-            "ovhSubsidiary": self.ovh_subsidiary,
-            "description": "ovhcloud.kms okms_instance (%s)" % self.region,
-        })["cartId"]
+            "ovhSubsidiary": self.ovh_subsidiary, "description": self.cart_description})["cartId"]
         try:
             self.client.post("/order/cart/%s/assign" % cart_id)
             item = self.client.post("/order/cart/%s/%s" % (cart_id, PLAN_CODE), {

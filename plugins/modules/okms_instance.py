@@ -17,10 +17,11 @@ description:
   - A KMS is bought, not created with one API call. When none matches, the module orders one through
     the OVHcloud cart (plan C(okms), monthly, free of charge; billing is per key), pays the order,
     waits for delivery, sets the display name and waits until the instance answers.
-  - A run interrupted after checkout does not lead to a second KMS. Before ordering, the module looks
-    for a KMS order placed in the same region in the last 7 days that is still pending, or delivered
-    but whose KMS still has its default display name (its id); it adopts that order instead of
-    placing a new one.
+  - A run interrupted after checkout does not lead to a second KMS. The cart of each order is
+    described with the name and region it is for. When such a checked-out cart still exists (OVHcloud
+    keeps carts for a day or more), the module looks for a KMS order placed in that region in the last
+    7 days that is still pending, or delivered but whose KMS still has its default display name (its
+    id), and adopts it instead of placing a new order.
   - Terminating a KMS destroys every key and credential it holds, so O(state=absent) needs
     O(confirm_termination=true).
 author:
@@ -110,8 +111,9 @@ options:
 notes:
   - The credentials need the rights to order (C(/order/cart*), C(/me/order*), C(/me/payment/method)),
     to read and rename services (C(/services*)), to read the email history, and C(/v2/okms/resource*).
-  - Adopting an order (see the description) also adopts a KMS ordered by hand in the same region
-    during the last 7 days, if it was never given a display name.
+  - Orders cannot be traced back to their cart, so when several names are ordered at once in the same
+    region and runs are interrupted, a name may adopt the order placed for another; every name still
+    ends up with exactly one KMS.
 seealso:
   - module: ovhcloud.kms.okms_instance_info
 """
@@ -314,7 +316,7 @@ class InstanceReconciler:
 
     def order(self):
         """Adopt an interrupted order or place a new one; the delivered KMS, or None when not waiting."""
-        ordering = KmsOrder(self.client, self.params["region"], self.params["ovh_subsidiary"])
+        ordering = KmsOrder(self.client, self.params["name"], self.params["region"], self.params["ovh_subsidiary"])
         self.changed = True
         adopted = self.adoptable_order(ordering)
         if self.module.check_mode:
@@ -342,6 +344,9 @@ class InstanceReconciler:
 
     def adoptable_order(self, ordering):
         """(order_id, detail_id, okms_id or None) of an order an interrupted run left behind, or None."""
+        if not ordering.checked_out_before():
+            # This name never reached checkout: any pending order belongs to someone else.
+            return None
         # Delivered orders only matter if some KMS of the region was never named: skip that scan otherwise.
         unnamed = set(r["id"] for r in find_instances(self.client, region=self.params["region"])
                       if (r.get("iam") or {}).get("displayName") in (None, "", r["id"]))
