@@ -347,13 +347,15 @@ class InstanceReconciler:
         if not ordering.checked_out_before():
             # This name never reached checkout: any pending order belongs to someone else.
             return None
-        # Delivered orders only matter if some KMS of the region was never named: skip that scan otherwise.
-        unnamed = set(r["id"] for r in find_instances(self.client, region=self.params["region"])
-                      if (r.get("iam") or {}).get("displayName") in (None, "", r["id"]))
-        statuses = PENDING_ORDER_STATUSES + (("delivered",) if unnamed else ())
-        for order_id, detail_id, status in ordering.recent_orders(statuses):
+        # This only runs after an interrupted run of this name, so scanning recent orders is affordable.
+        orders = ordering.recent_orders(PENDING_ORDER_STATUSES + ("delivered",))
+        for order_id, detail_id, status in orders:
             if status != "delivered":
                 return order_id, detail_id, None
+        # Listed after the orders, so that a KMS delivered meanwhile is seen.
+        unnamed = set(r["id"] for r in find_instances(self.client, region=self.params["region"])
+                      if (r.get("iam") or {}).get("displayName") in (None, "", r["id"]))
+        for order_id, detail_id, status in orders:
             okms_id = ordering.delivered_okms_id(order_id, detail_id)
             if okms_id in unnamed:
                 return order_id, detail_id, okms_id
