@@ -12,17 +12,18 @@ BUILD ?= $(CURDIR)/build
 COLLECTIONS_ROOT := $(BUILD)/collections
 COLLECTION_DIR := $(COLLECTIONS_ROOT)/ansible_collections/ovhcloud/kms
 # Not collection content: never copied into the tree that sanity and the tarball see.
-NOT_CONTENT := ^(emulator/|scripts/|\.ci/|Makefile$$|build/|\.venv/)
+NOT_CONTENT := ^(emulator/|scripts/|demo/|\.ci/|Makefile$$|build/|\.venv/)
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
 
-.PHONY: help venv tools collection-tree lint sanity units emulator-tests integration test demo clean
+.PHONY: help venv tools collection-tree lint sanity units emulator-tests integration installed-collection test demo clean
 
 help:
 	@echo "make demo   - start the local OKMS emulator and show the collection at work"
 	@echo "              (make integration TARGETS='okms_instance' runs some targets only)"
-	@echo "make test   - everything CI runs: lint, sanity, unit, emulator and integration tests"
+	@echo "make test   - everything CI runs: lint, sanity, unit, emulator and integration tests,"
+	@echo "              and the built tarball installed alone (installed-collection)"
 	@echo "make clean  - remove build/ and the virtualenv"
 
 venv: $(VENV)/.installed
@@ -54,6 +55,7 @@ collection-tree:
 lint: venv collection-tree
 	@echo "== ansible-lint (production profile)"
 	cd $(COLLECTION_DIR) && $(BIN)/ansible-lint --offline --profile production
+	$(BIN)/ansible-lint --offline --profile production demo/
 	@echo "== antsibull-docs lint-collection-docs"
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_DIR)
 	@echo "== changelog fragments"
@@ -76,11 +78,17 @@ integration: venv collection-tree
 	@echo "== integration tests against the emulator"
 	$(BIN)/python scripts/run_integration.py --collection-dir $(COLLECTION_DIR) --state-dir $(BUILD)/emulator-integration $(TARGETS)
 
-test: lint sanity units emulator-tests integration
+# The release artefact: build the tarball, install it in an empty path, run the
+# bootstrap playbook from there (twice: the second run must change nothing).
+installed-collection: venv
+	@echo "== the built collection, installed alone, bootstraps a KMS"
+	$(BIN)/python scripts/check_installed_collection.py --source $(CURDIR) --work-dir $(BUILD)/installed-collection
+
+test: lint sanity units emulator-tests integration installed-collection
 	@echo "== all tests passed"
 
 demo: venv collection-tree
-	@$(BIN)/python scripts/demo.py --state-dir $(BUILD)/emulator-demo --collections-root $(COLLECTIONS_ROOT)
+	@$(BIN)/python scripts/demo.py --work-dir $(BUILD)/demo --collections-root $(COLLECTIONS_ROOT)
 
 clean:
 	rm -rf $(BUILD) $(VENV)
