@@ -673,7 +673,8 @@ def converge(reconciler, request, params):
     if params["public_key_path"]:
         file_result, file_before, file_after = reconciler.ensure_public_key_file(key)
 
-    if key.get("id") is not None and not reconciler.module.check_mode:
+    # The lookup already returned the key as the API shows it: re-read only after a change.
+    if reconciler.changed and key.get("id") is not None and not reconciler.module.check_mode:
         reconciler.action = "cannot read service key %s" % key["name"]
         key = reconciler.read(key["id"]) or key
     return before, key, file_result, (file_before, file_after)
