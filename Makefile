@@ -8,84 +8,123 @@ VENV ?= .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # Override BUILD to run several checks side by side (e.g. make BUILD=/tmp/b1 units).
 BUILD ?= $(CURDIR)/build
+LOGS := $(BUILD)/logs
 # ansible-test only runs from a tree ending in ansible_collections/<namespace>/<name>.
 COLLECTIONS_ROOT := $(BUILD)/collections
 COLLECTION_DIR := $(COLLECTIONS_ROOT)/ansible_collections/ovhcloud/kms
 # Not collection content: never copied into the tree that sanity and the tarball see.
-NOT_CONTENT := ^(emulator/|scripts/|demo/|\.ci/|Makefile$$|build/|\.venv/)
+NOT_CONTENT := ^(emulator/|scripts/|demo/|specs/|\.ci/|Makefile$$|build/|\.venv/)
+
+# Each step writes its whole output to $(LOGS)/<step>.log and prints one line
+# (name, result, duration, log), plus the log's last lines when it fails.
+# V=1 shows the whole output as well.
+V ?= 0
+STEP := $(PYTHON) $(CURDIR)/scripts/run_step.py $(if $(filter-out 0,$(V)),--verbose)
+# $(call step,NAME): run the recipe of the internal target _NAME as step NAME.
+step = $(STEP) $(LOGS)/$(1).log $(1) $(MAKE) --no-print-directory _$(1)
+STARTED := $(shell date +%s)
 
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
 
-.PHONY: help venv tools collection-tree lint sanity units emulator-tests integration installed-collection test demo clean
+.PHONY: help venv tools collection-tree lint sanity units emulator-tests integration installed-collection test demo clean \
+	_venv _tools _collection-tree _lint _sanity _units _emulator-tests _integration _installed-collection
 
 help:
-	@echo "make demo   - start the local OKMS emulator and show the collection at work"
-	@echo "              (make integration TARGETS='okms_instance' runs some targets only)"
-	@echo "make test   - everything CI runs: lint, sanity, unit, emulator and integration tests,"
-	@echo "              and the built tarball installed alone (installed-collection)"
-	@echo "make clean  - remove build/ and the virtualenv"
+	@echo "make demo               start the local OKMS emulator and bootstrap three local hosts with the collection"
+	@echo "make test               everything CI runs: units, emulator-tests, lint, integration, installed-collection, sanity"
+	@echo "make units              unit tests of plugins/ (pytest)"
+	@echo "make emulator-tests     the emulator's own tests (python-ovh against it, conformance to specs/)"
+	@echo "make lint               ansible-lint (production profile), antsibull-docs, changelog fragments"
+	@echo "make sanity             ansible-test sanity (SANITY_TARGETS='--test validate-modules' for one test)"
+	@echo "make integration        ansible-test integration targets against emulators, in parallel workers"
+	@echo "                          TARGETS='okms_instance okms_role' runs some targets only;"
+	@echo "                          JOBS=N sets the number of workers"
+	@echo "make installed-collection  build the tarball, install it alone, run ovhcloud.kms.bootstrap from it"
+	@echo "make venv               create $(VENV)/ and install the Python requirements (done by every target)"
+	@echo "make clean              remove build/ and the virtualenv"
+	@echo "Options: V=1 shows each step's whole output (always in build/logs/<step>.log);"
+	@echo "         BUILD=DIR puts build/ elsewhere."
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-test.txt emulator/pyproject.toml
-	@echo "== virtualenv $(VENV) ($(PYTHON))"
+	@$(call step,venv)
+
+_venv:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-test.txt -e ./emulator
-	@touch $@
+	$(BIN)/python -m pip install --upgrade --progress-bar off pip
+	$(BIN)/python -m pip install --progress-bar off -r requirements.txt -r requirements-test.txt -e ./emulator
+	touch $(VENV)/.installed
 
 # ansible-test's shellcheck sanity test is skipped (with only a warning) without it.
 tools:
-	@command -v shellcheck >/dev/null || { \
-		echo "== installing shellcheck (Debian package)"; \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; \
-		else echo "shellcheck is required for make sanity: install it with your package manager" >&2; exit 1; fi; }
+	@command -v shellcheck >/dev/null || $(call step,tools)
+
+_tools:
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck; \
+	else echo "shellcheck is required for make sanity: install it with your package manager" >&2; exit 1; fi
 
 collection-tree:
-	@rm -rf $(COLLECTION_DIR) && mkdir -p $(COLLECTION_DIR)
-	@git ls-files -z --cached --others --exclude-standard \
-		| grep -zEv '$(NOT_CONTENT)' | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+	@$(call step,collection-tree)
+
+_collection-tree:
+	rm -rf $(COLLECTION_DIR) && mkdir -p $(COLLECTION_DIR)
+	git ls-files -z --cached --others --exclude-standard \
+		| grep -zEv '$(NOT_CONTENT)' | xargs -0 -I{} sh -c 'if test -e "{}"; then printf "%s\0" "{}"; fi' \
 		| tar --null -T - -cf - | tar -xf - -C $(COLLECTION_DIR)
 	@# A repository of its own: ansible-test lists content with git, and the
 	@# enclosing checkout ignores build/.
-	@cd $(COLLECTION_DIR) && git init -q && git add -A
+	cd $(COLLECTION_DIR) && git init -q && git add -A
 
 lint: venv collection-tree
-	@echo "== ansible-lint (production profile)"
-	cd $(COLLECTION_DIR) && $(BIN)/ansible-lint --offline --profile production
-	$(BIN)/ansible-lint --offline --profile production demo/
-	@echo "== antsibull-docs lint-collection-docs"
+	@$(call step,lint)
+
+_lint:
+	cd $(COLLECTION_DIR) && NO_COLOR=1 $(BIN)/ansible-lint --offline --profile production
+	NO_COLOR=1 $(BIN)/ansible-lint --offline --profile production demo/
 	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs $(COLLECTION_DIR)
-	@echo "== changelog fragments"
 	cd $(COLLECTION_DIR) && $(BIN)/antsibull-changelog lint
 
 sanity: venv tools collection-tree
-	@echo "== ansible-test sanity"
+	@$(call step,sanity)
+
+_sanity:
 	$(BIN)/python scripts/ansible_test_pip_bootstrap.py
 	cd $(COLLECTION_DIR) && $(BIN)/ansible-test sanity --local --requirements --python 3.11 --color no $(SANITY_TARGETS)
 
 units: venv collection-tree
-	@echo "== unit tests"
+	@$(call step,units)
+
+_units:
 	cd $(COLLECTION_DIR) && PYTHONPATH=$(COLLECTIONS_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 emulator-tests: venv
-	@echo "== emulator tests"
+	@$(call step,emulator-tests)
+
+_emulator-tests:
 	cd emulator && $(BIN)/python -m pytest -q -p no:cacheprovider tests
 
+# One log per target in $(LOGS)/integration/; see scripts/run_integration.py.
 integration: venv collection-tree
-	@echo "== integration tests against the emulator"
-	$(BIN)/python scripts/run_integration.py --collection-dir $(COLLECTION_DIR) --state-dir $(BUILD)/emulator-integration $(TARGETS)
+	@$(call step,integration)
+
+_integration:
+	$(BIN)/python scripts/run_integration.py --collection-dir $(COLLECTION_DIR) --work-dir $(BUILD)/integration \
+		--log-dir $(LOGS)/integration $(if $(JOBS),--jobs $(JOBS)) $(TARGETS)
 
 # The release artefact: build the tarball, install it in an empty path, run the
 # bootstrap playbook from there (twice: the second run must change nothing).
 installed-collection: venv
-	@echo "== the built collection, installed alone, bootstraps a KMS"
+	@$(call step,installed-collection)
+
+_installed-collection:
 	$(BIN)/python scripts/check_installed_collection.py --source $(CURDIR) --work-dir $(BUILD)/installed-collection
 
-test: lint sanity units emulator-tests integration installed-collection
-	@echo "== all tests passed"
+# The quick steps first, so that a simple mistake fails in seconds.
+test: units emulator-tests lint integration installed-collection sanity
+	@echo "all tests passed in $$(( ($$(date +%s) - $(STARTED)) / 60 ))m$$(( ($$(date +%s) - $(STARTED)) % 60 ))s"
 
 demo: venv collection-tree
 	@$(BIN)/python scripts/demo.py --work-dir $(BUILD)/demo --collections-root $(COLLECTIONS_ROOT)

@@ -28,7 +28,7 @@ from playbook_run import PlaybookFailed, log_tail, run_playbook  # noqa: E402
 
 HOSTS = ("node1", "node2")
 # Not collection content (galaxy.yml build_ignore): none of it may be shipped.
-EXCLUDED_PREFIXES = ("emulator/", "scripts/", "demo/", ".ci/", "tests/output/", "build/", ".venv/", ".git/")
+EXCLUDED_PREFIXES = ("emulator/", "scripts/", "demo/", "specs/", ".ci/", "tests/output/", "build/", ".venv/", ".git/")
 EXCLUDED_NAMES = ("Makefile", ".gitignore")
 # What users and ansible-builder need from the tarball.
 REQUIRED = ("MANIFEST.json", "FILES.json", "README.md", "meta/runtime.yml", "meta/execution-environment.yml",
@@ -71,7 +71,7 @@ def check_tarball(tarball):
     missing = [n for n in REQUIRED if n not in names]
     if missing:
         raise CheckFailed("the tarball lacks %s" % ", ".join(missing))
-    say("%s: %d files; no emulator/, scripts/, demo/, Makefile, .ci, tests/output, build/, .venv"
+    say("%s: %d files; no emulator/, scripts/, demo/, specs/, Makefile, .ci, tests/output, build/, .venv"
         % (os.path.basename(tarball), len([n for n in names if not n.endswith("/")])))
 
 

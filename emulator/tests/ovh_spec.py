@@ -14,7 +14,8 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
-SPECS_DIR = os.environ.get("OKMS_SPECS_DIR", os.path.join(REPO_ROOT, "..", "shared", "specs"))
+# The API descriptions vendored in the repository (specs/README.md says where they come from).
+SPECS_DIR = os.environ.get("OKMS_SPECS_DIR") or os.path.join(REPO_ROOT, "specs")
 
 
 class SpecError(AssertionError):

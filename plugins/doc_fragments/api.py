@@ -18,6 +18,9 @@ options:
       - Paths under C(/v1/) and C(/v2/) drop a trailing C(/1.0) from the URL.
       - When not set, the environment variable E(OVH_ENDPOINT) is used, then C(endpoint) in the
         C([default]) section of C(/etc/ovh.conf), C(~/.ovh.conf) or C(./ovh.conf) (a later file wins).
+      - In those files the credentials are read from the section named after the endpoint exactly
+        as it is written, for example C([ovh-eu]), or C([https://127.0.0.1:8443/1.0]) for a URL
+        (with a trailing C(/), the section name needs it too).
     type: str
   application_key:
     description:
@@ -52,12 +55,18 @@ options:
   validate_certs:
     description:
       - Whether to verify the API server's TLS certificate. Only turn off for local experiments.
+      - The certificate authorities trusted by default are those of the C(requests) library, or the
+        PEM bundle named by the environment variable E(REQUESTS_CA_BUNDLE) (else E(CURL_CA_BUNDLE))
+        on the machine that runs the module, which replaces them. Pointing it at a bundle that holds
+        the local emulator's CA (C(ca_path) in its C(connection.json)) is another way to trust the
+        emulator.
     type: bool
     default: true
   ca_path:
     description:
       - Path of a PEM file of extra certificate authorities to trust, in addition to the default
-        bundle; for example the local emulator's C(ca_path) or a corporate proxy's CA.
+        bundle (E(REQUESTS_CA_BUNDLE) when it is set, see O(validate_certs)); for example the local
+        emulator's C(ca_path) or a corporate proxy's CA.
     type: path
   timeout:
     description:

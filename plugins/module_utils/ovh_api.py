@@ -23,9 +23,10 @@ import time
 import traceback
 
 try:
-    from urllib.parse import urlencode
+    from urllib.parse import urlencode, urlsplit
 except ImportError:  # pragma: no cover
     from urllib import urlencode  # type: ignore
+    from urlparse import urlsplit  # type: ignore
 
 try:
     import requests
@@ -257,14 +258,14 @@ class OvhApiClient:
                 reason = _transport_reason(exc)
                 if isinstance(exc, requests_exceptions.SSLError):
                     raise OvhApiError("TLS error talking to %s: %s (check validate_certs and ca_path)"
-                                      % (self.base_url, reason), method=method, path=path)
+                                      % (_contacted_url(url), reason), method=method, path=path)
                 if (idempotent or never_sent) and self._may_retry(attempt, started, None):
                     continue
                 if not idempotent and not never_sent:
                     raise OvhAmbiguousRequestError(
                         "the request may or may not have been applied (%s); re-read the resource "
                         "before trying again" % reason, method=method, path=path)
-                raise OvhApiError("cannot reach %s: %s" % (self.base_url, reason), method=method, path=path)
+                raise OvhApiError("cannot reach %s: %s" % (_contacted_url(url), reason), method=method, path=path)
 
             if 200 <= response.status_code < 300:
                 return response
@@ -320,14 +321,15 @@ class OvhApiClient:
                 raise
             data = _json_or_none(response)
             if not isinstance(data, dict) or not data.get("access_token"):
-                raise OvhApiError("the OAuth2 token endpoint returned no access_token", path=url)
+                raise OvhApiError("the OAuth2 token endpoint returned no access_token", method="POST",
+                                  path=_contacted_url(url))
             return data
         raise last_error
 
     def _send_token_request(self, url, form, headers):
         try:
             # Token requests change nothing on the server, so they are retried like a GET.
-            return self._send("POST", url, url, form, headers, authenticate=False, idempotent=True)
+            return self._send("POST", url, _contacted_url(url), form, headers, authenticate=False, idempotent=True)
         except OvhApiError as exc:
             if exc.status in (400, 401):
                 exc.message = "OAuth2 authentication refused for client_id (%s)" % exc.message
@@ -341,6 +343,25 @@ def _json_or_none(response):
         return response.json()
     except ValueError:
         raise OvhApiError("the API returned a body that is not JSON (HTTP %s)" % response.status_code)
+
+
+def _contacted_url(url):
+    """The URL a transport error happened on, for messages: scheme, host, port and path only.
+
+    The query string is left out (it is not ours to print) and so are user
+    information and fragment; a token request's form body is never part of it.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        host += ":%d" % port
+    return "%s://%s%s" % (parts.scheme, host, parts.path)
 
 
 def _transport_reason(exc):

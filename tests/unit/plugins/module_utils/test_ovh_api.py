@@ -125,6 +125,45 @@ def test_oauth2_ca_falls_back_to_second_token_url():
         "https://ca.ovh.com/auth/oauth2/token", "https://www.ovh.ca/auth/oauth2/token"]
 
 
+def test_unreachable_token_url_is_named_not_the_api_url():
+    # Token requests are retried like a GET: every attempt fails to connect.
+    client = make_client([connection_refused()] * 2, config=oauth_config(), max_attempts=2)
+    with pytest.raises(OvhApiError) as err:
+        client.get("/v2/okms/resource")
+    message = str(err.value)
+    assert "cannot reach https://www.ovh.com/auth/oauth2/token:" in message
+    assert "eu.api.ovh.com" not in message
+    assert [c["url"] for c in client.session.calls] == ["https://www.ovh.com/auth/oauth2/token"] * 2
+    # The form body carried the secret; the message and the structured result never do.
+    assert b"cs-s3cr3t" in client.session.calls[0]["data"]
+    assert "s3cr3t" not in message + json.dumps(err.value.to_result())
+    assert "client_secret" not in message and "grant_type" not in message
+
+
+def test_tls_error_on_a_custom_token_url_names_that_url_without_query():
+    config = resolve_config(dict(endpoint="https://127.0.0.1:8443/1.0", client_id="cid", client_secret="cs-s3cr3t"),
+                            {}, ())
+    client = make_client([requests.exceptions.SSLError("certificate verify failed")], config=config,
+                         token_urls=["https://user:pw@127.0.0.1:9443/auth/oauth2/token?tenant=t1#frag"])
+    with pytest.raises(OvhApiError, match="ca_path") as err:
+        client.get("/v2/okms/resource")
+    message = str(err.value)
+    assert "TLS error talking to https://127.0.0.1:9443/auth/oauth2/token:" in message
+    for absent in ("127.0.0.1:8443", "tenant", "frag", "user", "pw@", "s3cr3t", "client_secret"):
+        assert absent not in message
+    assert len(client.session.calls) == 1
+
+
+def test_transport_errors_name_the_contacted_api_url_without_query():
+    answers = [time_answer()] + [connection_refused()] * 2
+    client = make_client(answers, max_attempts=2)
+    with pytest.raises(OvhApiError) as err:
+        client.get("/v2/okms/resource", params={"iamTags": "x"})
+    assert "cannot reach https://eu.api.ovh.com/v2/okms/resource:" in str(err.value)
+    assert client.session.calls[1]["url"] == "https://eu.api.ovh.com/v2/okms/resource?iamTags=x"
+    assert "iamTags" not in str(err.value)
+
+
 # --- retries ------------------------------------------------------------------
 
 
