@@ -339,7 +339,7 @@ class ControlV2:
             ctype = ctype or "ECDSA"
             key = pki.generate_credential_key(ctype)
             public_key = key.public_key()
-            private_pem = pki.key_to_pem(key)
+            private_pem = pki.credential_key_to_pem(key)
         cid = str(uuid.uuid4())
         now = pki.utcnow()
         not_after = now + pki.datetime.timedelta(days=validity)
@@ -371,8 +371,10 @@ class ControlV2:
                 "state": "OK"}
 
     def _key_body(self, record, key, with_iam, fmt=None):
+        # An EC key has no size, only a curve (state files of older emulators kept the curve's bits).
+        size = None if key["type"] == "EC" else key.get("size")
         body = {"id": key["id"], "name": key["name"], "type": key["type"],
-                "size": key.get("size"), "curve": key.get("curve"),
+                "size": size, "curve": key.get("curve"),
                 "operations": list(key.get("operations") or []),
                 "state": key["state"], "createdAt": key["createdAt"]}
         if with_iam:

@@ -186,10 +186,11 @@ def _build_generated(body, allow_combined_oct_operations):
         if curve not in CURVES:
             raise _err("CurveIncompatible", f"curve {curve!r} is not one of P-256, P-384, P-521")
         bits = CURVES[curve][1]
-        # EC takes no size; the curve's own size is tolerated (okms.KeySizeEnum has 384/521 for it).
+        # EC takes no size; the curve's own size is tolerated on input (okms.KeySizeEnum
+        # has 384/521, which only a curve matches). OVHcloud reports an EC key's size as null.
         if size is not None and size != bits:
             raise _err("SizeIncompatible", f"an EC key takes no size (curve {curve} is {bits} bits)")
-        size = bits
+        size = None
     else:
         allowed = OCT_SIZES if key_type == "oct" else RSA_SIZES
         if curve is not None:
@@ -250,7 +251,7 @@ def _import_ec(jwk):
     curve = jwk.get("crv")
     if curve not in CURVES:
         raise _err("CrvRequired", "JWK member 'crv' is required for an EC key: one of P-256, P-384, P-521")
-    curve_cls, bits, length = CURVES[curve]
+    curve_cls, _, length = CURVES[curve]
     coords = {}
     for m, s in (("x", "X"), ("y", "Y"), ("d", "D")):
         raw = _member(jwk, m, s)
@@ -268,7 +269,8 @@ def _import_ec(jwk):
         raise _err("DInvalidFormat", f"JWK member 'd' is not a valid {curve} private scalar") from None
     if key.public_key().public_numbers() != public.public_numbers():
         raise _err("DInvalidFormat", "JWK member 'd' does not match the public point (x, y)")
-    return bits, curve, {m: v for m, v in _ec_private_jwk(key, curve, None, None).items() if m in ("crv", "x", "y", "d")}
+    # No size: OVHcloud reports an EC key's size as null, its curve says it all.
+    return None, curve, {m: v for m, v in _ec_private_jwk(key, curve, None, None).items() if m in ("crv", "x", "y", "d")}
 
 
 _SIG_ALGS = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),

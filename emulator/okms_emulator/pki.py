@@ -27,9 +27,24 @@ def utcnow():
 
 
 def key_to_pem(key):
+    """The emulator's own keys (TLS server, KMS CAs) as kept in its state: PKCS#8."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def credential_key_to_pem(key):
+    """A generated credential key as OVHcloud returns it in ``privateKeyPEM``.
+
+    EC keys are SEC1 (``BEGIN EC PRIVATE KEY``), as in OVHcloud's guide and
+    Terraform's acceptance test. RSA keys are PKCS#1 (``BEGIN RSA PRIVATE KEY``),
+    the same traditional form: unconfirmed (see README).
+    """
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     ).decode()
 

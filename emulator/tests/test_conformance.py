@@ -50,9 +50,13 @@ def test_validator_rejects_deviations():
     good = {"id": "8f9c8a1e-6d1e-4a9f-9d1e-3c2b1a0f9e8d", "name": "n", "type": "oct", "size": 256,
             "curve": None, "operations": ["encrypt"], "state": "ACTIVE", "createdAt": "2024-01-01T00:00:00Z"}
     SPEC.validate(good, "okms.serviceKey.Response")
+    # An EC key has no size: the spec lets size be null (canBeNull).
+    SPEC.validate({**good, "type": "EC", "size": None, "curve": "P-256", "operations": ["sign", "verify"]},
+                  "okms.serviceKey.Response")
     for bad in ({**good, "extra": 1}, {**good, "state": "active"}, {**good, "size": "256"},
                 {k: v for k, v in good.items() if k != "name"}, {**good, "operations": "encrypt"},
-                {**good, "createdAt": "yesterday"}, {**good, "id": "nope"}):
+                {**good, "createdAt": "yesterday"}, {**good, "id": "nope"}, {**good, "size": 300},
+                {**good, "curve": "P-192"}):
         with pytest.raises(SpecError):
             SPEC.validate(bad, "okms.serviceKey.Response")
     with pytest.raises(SpecError):

@@ -42,7 +42,9 @@ def test_create_without_csr(api, kms_id):
     assert cred["status"] == "CREATING" and cred["fromCSR"] is False and cred["certificateType"] == "ECDSA"
     key = serialization.load_pem_private_key(cred["privateKeyPEM"].encode(), None)
     assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
-    assert "-----BEGIN PRIVATE KEY-----" in cred["privateKeyPEM"]  # PKCS#8
+    # SEC1, as OVHcloud returns it (its guide, Terraform's acceptance test), not PKCS#8.
+    assert cred["privateKeyPEM"].startswith("-----BEGIN EC PRIVATE KEY-----\n")
+    assert cred["privateKeyPEM"].rstrip().endswith("-----END EC PRIVATE KEY-----")
     created = datetime.datetime.fromisoformat(cred["createdAt"].replace("Z", "+00:00"))
     expired = datetime.datetime.fromisoformat(cred["expiredAt"].replace("Z", "+00:00"))
     assert expired - created == datetime.timedelta(days=30)
@@ -60,7 +62,9 @@ def test_create_rsa(api, kms_id):
     cred = api.post(f"/v2/okms/resource/{kms_id}/credential", name="rsa", identityURNs=[URN],
                     certificateType="RSA")
     key = serialization.load_pem_private_key(cred["privateKeyPEM"].encode(), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 4096
+    # PKCS#1, the traditional form that matches SEC1 for EC (unconfirmed for RSA: see README).
+    assert cred["privateKeyPEM"].startswith("-----BEGIN RSA PRIVATE KEY-----\n")
     ready = wait_ready(api, kms_id, cred["id"])
     kms = api.get(f"/v2/okms/resource/{kms_id}", publicCA="true")
     _check_cert(ready["certificatePEM"], kms_id, cred, kms["publicRsaCA"])

@@ -71,11 +71,16 @@ def test_create_response_and_persistence(call, store):
     assert Store(store.state_dir).data["okms"][OKMS_ID]["serviceKeys"][resp["id"]]["state"] == "ACTIVE"
 
 
-def test_create_with_user_id_and_jwk_format(call):
+def test_create_with_user_id_and_jwk_format(call, store):
     key_id = "0b9f2f6e-8a55-4a3c-9a7e-3f1d2c4b5a69"
     status, resp = call("POST", "/v1/servicekey", {"id": key_id, "name": "ec", "type": "EC", "curve": "P-384",
                                                    "operations": ["sign", "verify"]}, {"format": ["jwk"]})
+    # The data plane's KeySizes holds no EC size: an EC key has a curve and no size member.
     assert status == 201 and resp["id"] == key_id and resp["curve"] == "P-384" and "size" not in resp
+    status, got = call("GET", f"/v1/servicekey/{key_id}")
+    assert status == 200 and got["curve"] == "P-384" and "size" not in got
+    # The shared record has no size either, so the v2 API reports size null for it.
+    assert store.data["okms"][OKMS_ID]["serviceKeys"][key_id]["size"] is None
     (jwk,) = resp["keys"]
     assert jwk["kid"] == key_id and jwk["crv"] == "P-384" and "d" not in jwk
     status, resp = call("POST", "/v1/servicekey", {"id": key_id, "name": "again", "type": "EC", "curve": "P-384",

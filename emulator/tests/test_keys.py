@@ -83,7 +83,12 @@ def test_rsa_generation(size):
                                              ("P-521", ec.SECP521R1, 521)])
 def test_ec_generation(curve, cls, bits):
     fields = keys.build_service_key({"name": "ec", "type": "EC", "curve": curve, "operations": ["sign", "verify"]})
-    assert fields["curve"] == curve and fields["size"] == bits
+    # OVHcloud reports no size for an EC key (null), only its curve.
+    assert fields["curve"] == curve and fields["size"] is None
+    # The curve's own size is tolerated in the request, and still not reported.
+    sized = keys.build_service_key({"name": "ec", "type": "EC", "curve": curve, "size": bits,
+                                    "operations": ["sign", "verify"]})
+    assert sized["curve"] == curve and sized["size"] is None
     record = record_from(fields)
     public = serialization.load_pem_public_key(keys.public_pem(record).encode())
     assert isinstance(public.curve, cls)
@@ -257,7 +262,7 @@ def test_import_rsa(rsa_key):
 def test_import_ec(curve, cls, length):
     key = ec.generate_private_key(cls())
     fields = keys.build_service_key({"name": "imp", "keys": [ec_jwk(key, curve, length)]})
-    assert (fields["type"], fields["curve"]) == ("EC", curve)
+    assert (fields["type"], fields["size"], fields["curve"]) == ("EC", None, curve)
     assert keys.private_key(record_from(fields)).private_numbers() == key.private_numbers()
 
 
@@ -359,3 +364,35 @@ def test_check_deletable():
     assert exc.value.error_class == keys.STATE_INVALID and exc.value.status == 400
     for state in ("DEACTIVATED", "COMPROMISED"):
         keys.check_deletable(_record(state))
+
+
+# --- the control plane's answers ------------------------------------------------
+
+def test_ec_key_has_no_size_on_every_control_plane_answer(api, kms_id):
+    """create, get (every format), list and update all say size null and give the curve."""
+    base = f"/v2/okms/resource/{kms_id}/serviceKey"
+    created = [api.post(base, name="ec-nosize", type="EC", curve="P-256", operations=["sign", "verify"]),
+               api.post(base, name="ec-sized", type="EC", curve="P-384", size=384, operations=["sign", "verify"]),
+               api.post(base, name="ec-imported", keys=[ec_jwk(ec.generate_private_key(ec.SECP521R1()), "P-521", 66)])]
+    rsa_created = api.post(base, name="rsa-sized", type="RSA", size=3072, operations=["sign", "verify"])
+    try:
+        answers = list(created)
+        for key in created:
+            for fmt in ({}, {"format": "JWK"}, {"format": "PEM"}):
+                answers.append(api.get(f"{base}/{key['id']}", **fmt))
+            answers.append(api.put(f"{base}/{key['id']}", name=key["name"] + "-2"))
+            answers.append(api.put(f"{base}/{key['id']}", state="DEACTIVATED", deactivationReason="SUPERSEDED"))
+        response = api.call("GET", base, headers={"X-Pagination-Size": "100"})
+        api.check("GET", base, response.json())
+        listed = {key["id"]: key for key in response.json()}
+        answers.extend(listed[key["id"]] for key in created)
+        assert len(answers) == 3 * 7  # create, 3 gets, 2 updates, list
+        for answer in answers:
+            assert answer["type"] == "EC" and answer["size"] is None, answer
+        assert [key["curve"] for key in created] == ["P-256", "P-384", "P-521"]
+        # Other types keep their size.
+        assert listed[rsa_created["id"]]["size"] == 3072 and listed[rsa_created["id"]]["curve"] is None
+    finally:
+        api.put(f"{base}/{rsa_created['id']}", state="DEACTIVATED", deactivationReason="UNSPECIFIED")
+        for key in created + [rsa_created]:
+            api.delete(f"{base}/{key['id']}")

@@ -172,13 +172,20 @@ def generate_private_key(certificate_type):
 
 
 def private_key_pem(private_key):
-    """Unencrypted PKCS#8 PEM, the format OVHcloud's generated keys use."""
+    """Unencrypted PKCS#8 PEM: the form of the keys this collection generates.
+
+    OVHcloud returns its own generated keys (``privateKeyPEM``) as SEC1
+    (``BEGIN EC PRIVATE KEY``); those are written as received.
+    """
     return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                      serialization.NoEncryption())
 
 
 def load_private_key(pem):
-    """The private key in ``pem`` (bytes); raises PrivateKeyFileError without quoting it."""
+    """The private key in ``pem`` (bytes); raises PrivateKeyFileError without quoting it.
+
+    Any unencrypted PEM form is read: PKCS#8, SEC1 (as OVHcloud returns EC keys) or PKCS#1.
+    """
     try:
         return serialization.load_pem_private_key(_to_bytes(pem), password=None)
     except TypeError:

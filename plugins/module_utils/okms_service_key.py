@@ -36,7 +36,8 @@ except ImportError:
 KEY_TYPES = ("oct", "RSA", "EC")
 OPERATIONS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey")
 SIZES_BY_TYPE = {"oct": (128, 192, 256), "RSA": (2048, 3072, 4096)}
-CURVE_BITS = {"P-256": 256, "P-384": 384, "P-521": 521}
+CURVES = ("P-256", "P-384", "P-521")
+# Length of an EC key's x, y and d members.
 CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
 OPERATION_SETS_BY_TYPE = {
     "oct": (("encrypt", "decrypt"), ("wrapKey", "unwrapKey")),
@@ -128,19 +129,19 @@ def validate_operations(operations, key_type, option="operations"):
 def resolve_key_spec(key_type, size=None, curve=None, operations=None):
     """Validate a generation request and fill in the defaults.
 
-    Returns ``{type, size, curve, operations}`` as the API will report them
-    (an EC key's size is its curve's size).
+    Returns ``{type, size, curve, operations}`` as the API will report them:
+    an EC key has a curve and no size (None), as OVHcloud returns it.
     """
     if key_type not in KEY_TYPES:
         raise ServiceKeyValidationError("type must be one of %s; got %s" % (_join(KEY_TYPES), key_type))
     if key_type == "EC":
         if size is not None:
             raise ServiceKeyValidationError(
-                "size does not apply to EC keys: the curve sets it (curve is one of %s)" % _join(CURVE_BITS))
+                "size does not apply to EC keys: an EC key has only a curve (one of %s); remove size"
+                % _join(CURVES))
         curve = curve or DEFAULT_CURVE
-        if curve not in CURVE_BITS:
-            raise ServiceKeyValidationError("curve must be one of %s; got %s" % (_join(CURVE_BITS), curve))
-        size = CURVE_BITS[curve]
+        if curve not in CURVES:
+            raise ServiceKeyValidationError("curve must be one of %s; got %s" % (_join(CURVES), curve))
     else:
         if curve is not None:
             raise ServiceKeyValidationError("curve applies only to EC keys, not to %s keys (remove curve)" % key_type)
@@ -225,7 +226,7 @@ def state_transition_refusal(current_state, target_state):
 def immutable_differences(wanted, existing):
     """``[(attribute, wanted, existing)]`` for type, size, curve and operations.
 
-    An EC key is compared on its curve only: its size follows from the curve.
+    An EC key is compared on its curve only: the API reports no size for it.
     """
     differences = []
     for attribute in ("type", "size", "curve", "operations"):
@@ -264,7 +265,7 @@ def service_key_from_api(api_key):
 
 
 def key_metadata(service_key):
-    """What diffs show: the key's metadata, never its material."""
+    """What diffs show: the key's metadata, never its material (an EC key's size is None, as the API says)."""
     if not service_key:
         return {}
     metadata = dict((field, service_key.get(field)) for field in METADATA_FIELDS)
@@ -351,7 +352,7 @@ def normalize_jwk(jwk, operations=None, kid=None, option="jwk"):
 
 
 def _check_jwk_material(jwk, key_type, option):
-    """Sizes and curves the API accepts; returns ``(size, curve)``."""
+    """Sizes and curves the API accepts; returns ``(size, curve)`` as the API reports them (EC: no size)."""
     for member in JWK_MEMBERS_BY_TYPE[key_type]:
         if member != "crv":
             _decode_member(jwk, member, option)
@@ -368,20 +369,24 @@ def _check_jwk_material(jwk, key_type, option):
                                             % (option, _join(SIZES_BY_TYPE["RSA"]), bits))
         return bits, None
     curve = jwk["crv"]
-    if curve not in CURVE_BITS:
-        raise ServiceKeyValidationError("%s.crv must be one of %s; got %s" % (option, _join(CURVE_BITS), curve))
+    if curve not in CURVES:
+        raise ServiceKeyValidationError("%s.crv must be one of %s; got %s" % (option, _join(CURVES), curve))
     for member in ("x", "y", "d"):
         if len(_decode_member(jwk, member, option)) > CURVE_BYTES[curve]:
             raise ServiceKeyValidationError("%s.%s is too long for curve %s (at most %d bytes)"
                                             % (option, member, curve, CURVE_BYTES[curve]))
-    return CURVE_BITS[curve], curve
+    return None, curve
 
 
 _CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
 def jwk_from_key_file(content, path="key_path"):
-    """A private JWK from a key file: a PEM private key (RSA or EC), or a raw 16/24/32-byte oct key."""
+    """A private JWK from a key file: a PEM private key (RSA or EC), or a raw 16/24/32-byte oct key.
+
+    PEM may be PKCS#8 (``BEGIN PRIVATE KEY``), SEC1 (``BEGIN EC PRIVATE KEY``, the form
+    OVHcloud returns its generated keys in) or PKCS#1 (``BEGIN RSA PRIVATE KEY``).
+    """
     if content.lstrip().startswith(b"-----BEGIN"):
         return jwk_from_pem(content, path)
     if len(content) in RAW_OCT_KEY_LENGTHS:
@@ -414,7 +419,7 @@ def jwk_from_pem(content, path="key_path"):
         curve = _CURVE_NAMES.get(key.curve.name)
         if curve is None:
             raise ServiceKeyValidationError("%s holds an EC key on curve %s; OKMS accepts %s"
-                                            % (path, key.curve.name, _join(CURVE_BITS)))
+                                            % (path, key.curve.name, _join(CURVES)))
         length = CURVE_BYTES[curve]
         numbers = key.private_numbers()
         return {"kty": "EC", "crv": curve, "x": _int_to_b64url(numbers.public_numbers.x, length),

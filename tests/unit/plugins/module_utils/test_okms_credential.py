@@ -191,6 +191,27 @@ def test_csr_with_an_unsupported_curve_is_refused():
         load_csr(build_csr(key, "k1"))
 
 
+@pytest.mark.parametrize("certificate_type, private_format, marker", [
+    # OVHcloud returns its generated EC keys as SEC1; RSA would be PKCS#1, the matching form.
+    ("ECDSA", "TraditionalOpenSSL", b"-----BEGIN EC PRIVATE KEY-----"),
+    ("RSA", "TraditionalOpenSSL", b"-----BEGIN RSA PRIVATE KEY-----"),
+    ("ECDSA", "PKCS8", b"-----BEGIN PRIVATE KEY-----"),
+    ("RSA", "PKCS8", b"-----BEGIN PRIVATE KEY-----"),
+])
+def test_private_keys_are_read_in_sec1_pkcs1_and_pkcs8(certificate_type, private_format, marker):
+    key = generate_private_key(certificate_type)
+    content = key.private_bytes(serialization.Encoding.PEM, getattr(serialization.PrivateFormat, private_format),
+                                serialization.NoEncryption())
+    assert content.startswith(marker)
+    loaded = load_private_key(content)
+    assert key_certificate_type(loaded.public_key()) == certificate_type
+    assert loaded.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def test_locally_generated_keys_are_written_as_pkcs8():
+    assert private_key_pem(generate_private_key("ECDSA")).startswith(b"-----BEGIN PRIVATE KEY-----\n")
+
+
 def test_unusable_private_key_file_errors_never_quote_the_content():
     key_pem = private_key_pem(generate_private_key("ECDSA"))
     broken = key_pem[:-40]

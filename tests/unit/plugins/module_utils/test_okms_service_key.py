@@ -45,16 +45,18 @@ def b64(data):
      {"type": "oct", "size": 128, "curve": None, "operations": ["wrapKey", "unwrapKey"]}),
     (("RSA",), {"type": "RSA", "size": 2048, "curve": None, "operations": ["sign", "verify"]}),
     (("RSA", 4096), {"type": "RSA", "size": 4096, "curve": None, "operations": ["sign", "verify"]}),
-    (("EC",), {"type": "EC", "size": 256, "curve": "P-256", "operations": ["sign", "verify"]}),
+    # An EC key has a curve and no size: the API returns size null for it.
+    (("EC",), {"type": "EC", "size": None, "curve": "P-256", "operations": ["sign", "verify"]}),
     (("EC", None, "P-521", ["verify", "sign"]),
-     {"type": "EC", "size": 521, "curve": "P-521", "operations": ["sign", "verify"]}),
+     {"type": "EC", "size": None, "curve": "P-521", "operations": ["sign", "verify"]}),
 ])
 def test_defaults_and_canonical_operations(args, expected):
     assert resolve_key_spec(*args) == expected
 
 
 @pytest.mark.parametrize("args, message", [
-    (("EC", 256, "P-256"), "size does not apply to EC keys"),
+    (("EC", 256, "P-256"), "size does not apply to EC keys: an EC key has only a curve (one of P-256, P-384, "
+                           "P-521); remove size"),
     (("RSA", 2048, "P-256"), "curve applies only to EC keys, not to RSA keys"),
     (("oct", None, "P-384"), "curve applies only to EC keys, not to oct keys"),
     (("oct", 2048), "size for an oct key must be one of 128, 192, 256; got 2048"),
@@ -153,6 +155,20 @@ def test_ec_keys_compare_on_curve_not_size():
     assert immutable_differences(resolve_key_spec("RSA"), existing)[0] == ("type", "RSA", "EC")
 
 
+# The API's answer for an EC key (create, get, list and update all look like this).
+API_EC_KEY = {"id": "k2", "name": "signing", "type": "EC", "size": None, "curve": "P-384",
+              "operations": ["sign", "verify"], "state": "ACTIVE", "createdAt": "2025-01-01T00:00:00Z"}
+
+
+def test_check_mode_prediction_of_an_ec_key_matches_the_api_answer():
+    spec = resolve_key_spec("EC", curve="P-384")
+    predicted = dict(spec, id=None, name="signing", state="ACTIVE")  # what check mode reports
+    created = service_key_from_api(API_EC_KEY)
+    assert key_metadata(predicted) == dict(key_metadata(created), id=None)
+    assert key_metadata(created)["size"] is None and key_metadata(created)["curve"] == "P-384"
+    assert immutable_differences(spec, API_EC_KEY) == []
+
+
 def test_metadata_for_diff_holds_no_material_and_snake_case_keeps_tags():
     api_key = dict(EXISTING_OCT, keys=[{"kid": "k1", "kty": "oct"}],
                    iam={"displayName": "data", "tags": {"ovh:type": "oct", "ovh:state": "ACTIVE"}})
@@ -190,11 +206,28 @@ def test_ec_pem_becomes_a_jwk_with_fixed_length_coordinates(curve, name, length)
     traditional = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                                     serialization.NoEncryption())
     jwk, spec = normalize_jwk(jwk_from_key_file(traditional))
-    assert spec["type"] == "EC" and spec["curve"] == name
+    assert spec == {"type": "EC", "size": None, "curve": name, "operations": ["sign", "verify"]}
     for member in ("x", "y", "d"):
         assert len(base64.urlsafe_b64decode(jwk[member] + "==")) == length
     assert public_jwk_material(jwk) == {"crv": name, "x": key.public_key().public_numbers().x,
                                         "y": key.public_key().public_numbers().y}
+
+
+def _pem(key, private_format):
+    return key.private_bytes(serialization.Encoding.PEM, private_format, serialization.NoEncryption())
+
+
+@pytest.mark.parametrize("make_key, traditional_marker", [
+    (lambda: ec.generate_private_key(ec.SECP256R1()), b"-----BEGIN EC PRIVATE KEY-----"),
+    (lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048), b"-----BEGIN RSA PRIVATE KEY-----"),
+])
+def test_key_files_are_read_in_sec1_pkcs1_and_pkcs8_alike(make_key, traditional_marker):
+    """OVHcloud hands out SEC1 EC keys; PKCS#1 and PKCS#8 files are read the same way."""
+    key = make_key()
+    traditional = _pem(key, serialization.PrivateFormat.TraditionalOpenSSL)
+    pkcs8 = _pem(key, serialization.PrivateFormat.PKCS8)
+    assert traditional.startswith(traditional_marker) and pkcs8.startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert normalize_jwk(jwk_from_key_file(traditional)) == normalize_jwk(jwk_from_key_file(pkcs8))
 
 
 @pytest.mark.parametrize("length", [16, 24, 32])
