@@ -36,7 +36,7 @@ class Emulator:
     def __init__(self, state_dir, host="127.0.0.1", port=0, data_port=0,
                  credential_ready_delay=2.0, credential_delete_delay=1.0,
                  order_delivery_delay=2.0, token_lifetime=3599, max_clock_skew=60,
-                 page_size=3, max_page_size=100, verbose=False):
+                 page_size=3, max_page_size=100, verbose=False, subsidiary="FR"):
         os.makedirs(state_dir, exist_ok=True)
         self.state_dir = os.path.abspath(state_dir)
         self.host = host
@@ -44,6 +44,7 @@ class Emulator:
         self.credential_ready_delay = credential_ready_delay
         self.credential_delete_delay = credential_delete_delay
         self.order_delivery_delay = order_delivery_delay
+        self.subsidiary = subsidiary  # the account's ovhSubsidiary (GET /me)
         self.connection_path = os.path.join(self.state_dir, "connection.json")
         if os.path.exists(self.connection_path):
             os.unlink(self.connection_path)  # stale from a crash: never advertise dead ports

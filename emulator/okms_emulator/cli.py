@@ -9,6 +9,7 @@ import threading
 import time
 
 from .app import Emulator
+from .ordering_v1 import SUBSIDIARIES
 
 
 def _serve(args):
@@ -19,6 +20,7 @@ def _serve(args):
         order_delivery_delay=args.order_delivery_delay,
         token_lifetime=args.token_lifetime, max_clock_skew=args.max_clock_skew,
         page_size=args.page_size, max_page_size=args.max_page_size, verbose=args.verbose,
+        subsidiary=args.subsidiary,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -73,6 +75,8 @@ def main(argv=None):
                        help="default v2 page size when X-Pagination-Size is absent (default 3)")
     serve.add_argument("--max-page-size", type=int, default=100,
                        help="largest honoured X-Pagination-Size (default 100)")
+    serve.add_argument("--subsidiary", default="FR", choices=sorted(SUBSIDIARIES),
+                       help="the account's OVHcloud subsidiary (ovhSubsidiary of GET /me; default FR)")
     serve.add_argument("--verbose", action="store_true", help="log requests and TLS errors to stderr")
     serve.set_defaults(func=_serve)
 

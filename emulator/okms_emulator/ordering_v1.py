@@ -1,6 +1,6 @@
 """v1 API: ordering a KMS (cart -> checkout -> payment -> delivery), the
 ``/services`` billing objects (display name, termination by emailed token),
-and ``/auth/time`` + ``/auth/credential``.
+the account's details (``GET /me``), and ``/auth/time`` + ``/auth/credential``.
 
 State lives in ``store.data["billing"]``. Time-driven steps (order delivery)
 are applied lazily by :meth:`OrderingV1.tick`, called before each request,
@@ -13,17 +13,52 @@ import time
 import uuid
 
 from . import kms as kmsmod
+from .auth import ACCOUNT
 from .errors import ApiError
 from .routing import Response
 
 PLAN_CODE = "okms"
-SUBSIDIARIES = {"CZ", "DE", "ES", "EU", "FI", "FR", "GB", "IE", "IT", "LT", "MA", "NL", "PL", "PT", "SN", "TN"}
+# nichandle.OvhSubsidiaryEnum differs per API: eu.api.ovh.com (the spec's list),
+# ca.api.ovh.com and api.us.ovhcloud.com. The emulator plays the API of its
+# account's subsidiary, so a cart accepts the subsidiaries of that API only.
+SUBSIDIARIES_BY_API = (
+    {"CZ", "DE", "ES", "EU", "FI", "FR", "GB", "IE", "IT", "LT", "MA", "NL", "PL", "PT", "SN", "TN"},
+    {"ASIA", "AU", "CA", "IN", "QC", "SG", "WE", "WS"},
+    {"US"},
+)
+SUBSIDIARIES = set().union(*SUBSIDIARIES_BY_API)
+# subsidiary: (country, currency code, currency symbol, language) of an account there.
+ACCOUNT_PROFILES = {
+    "ASIA": ("HK", "USD", "US$", "en_GB"), "AU": ("AU", "AUD", "AU$", "en_AU"),
+    "CA": ("CA", "CAD", "$", "en_CA"), "CZ": ("CZ", "CZK", "Kč", "cs_CZ"),
+    "DE": ("DE", "EUR", "€", "de_DE"), "ES": ("ES", "EUR", "€", "es_ES"),
+    "EU": ("BE", "EUR", "€", "en_GB"), "FI": ("FI", "EUR", "€", "fi_FI"),
+    "FR": ("FR", "EUR", "€", "fr_FR"), "GB": ("GB", "GBP", "£", "en_GB"),
+    "IE": ("IE", "EUR", "€", "en_IE"), "IN": ("IN", "INR", "₹", "en_IN"),
+    "IT": ("IT", "EUR", "€", "it_IT"), "LT": ("LT", "EUR", "€", "lt_LT"),
+    "MA": ("MA", "MAD", "Dhs", "fr_MA"), "NL": ("NL", "EUR", "€", "nl_NL"),
+    "PL": ("PL", "PLN", "zł", "pl_PL"), "PT": ("PT", "EUR", "€", "pt_PT"),
+    "QC": ("CA", "CAD", "$", "fr_CA"), "SG": ("SG", "SGD", "S$", "en_SG"),
+    "SN": ("SN", "XOF", "FCFA", "fr_SN"), "TN": ("TN", "TND", "DT", "fr_TN"),
+    "US": ("US", "USD", "$", "en_US"), "WE": ("BR", "USD", "US$", "en_US"),
+    "WS": ("MX", "USD", "US$", "es_ES"),
+}
 DEFAULT_PAYMENT_METHOD_ID = 1
 CONFIRM_URL = "https://www.ovh.com/manager/#/billing/confirmTerminate"
 
 
-def _zero_price():
-    return {"currencyCode": "EUR", "priceInUcents": 0, "text": "0.00 €", "value": 0.0}
+def cart_subsidiaries(account_subsidiary):
+    """The subsidiaries a cart may be created for on the API an account of this subsidiary uses."""
+    for subsidiaries in SUBSIDIARIES_BY_API:
+        if account_subsidiary in subsidiaries:
+            return subsidiaries
+    raise ValueError(f"unknown OVHcloud subsidiary {account_subsidiary!r}; known: {', '.join(sorted(SUBSIDIARIES))}")
+
+
+def _zero_price(subsidiary="FR"):
+    # Prices follow the cart's subsidiary (its catalog), not the account's.
+    _, code, symbol, _ = ACCOUNT_PROFILES[subsidiary]
+    return {"currencyCode": code, "priceInUcents": 0, "text": f"0.00 {symbol}", "value": 0.0}
 
 
 def _check_fields(body, allowed, model):
@@ -45,6 +80,8 @@ class OrderingV1:
     def __init__(self, emu):
         self.emu = emu
         self.store = emu.store
+        self.subsidiary = emu.subsidiary
+        self.cart_subsidiaries = cart_subsidiaries(self.subsidiary)
         with self.store.lock:
             self.store.data.setdefault("billing", {
                 "nextIds": {"order": 1000, "item": 1, "config": 1, "detail": 1,
@@ -70,6 +107,7 @@ class OrderingV1:
         r = router.add
         r("GET", p + "/auth/time", self.auth_time, auth=False)
         r("POST", p + "/auth/credential", self.auth_credential, auth=False)
+        r("GET", p + "/me", self.me)
         r("GET", p + "/order/cart", self.list_carts)
         r("POST", p + "/order/cart", self.create_cart, auth=False)
         r("GET", p + "/order/cart/{cartId}", self.get_cart, auth=False)
@@ -108,6 +146,23 @@ class OrderingV1:
     def auth_credential(self, req):
         return Response(200, self.emu.authenticator.request_credential(
             req.headers, req.json(), self.emu.endpoint))
+
+    # -- account --------------------------------------------------------------------
+
+    def me(self, req):
+        """nichandle.Nichandle: the account's details, with the fields of the real answer."""
+        country, code, symbol, language = ACCOUNT_PROFILES[self.subsidiary]
+        return Response(200, {
+            "nichandle": ACCOUNT, "ovhSubsidiary": self.subsidiary, "ovhCompany": "ovh",
+            "country": country, "currency": {"code": code, "symbol": symbol}, "language": language,
+            "email": f"{ACCOUNT}@example.com", "spareEmail": None, "state": "complete",
+            "legalform": "corporation", "organisation": "Emulated Organisation", "corporationType": None,
+            "firstname": "Emulated", "name": "Account", "sex": None, "birthDay": None, "birthCity": None,
+            "address": "1 Emulated Street", "city": "Emulated City", "zip": "00000", "area": None,
+            "phone": "+33.123456789", "phoneCountry": country, "fax": None, "vat": None,
+            "nationalIdentificationNumber": None, "companyNationalIdentificationNumber": None,
+            "italianSDI": None, "customerCode": "0000-0000-00",
+        })
 
     # -- delivery (time-driven) -------------------------------------------------------
 
@@ -168,7 +223,7 @@ class OrderingV1:
     def create_cart(self, req):
         body = req.json()
         _check_fields(body, ("ovhSubsidiary", "description", "expire"), "order.cart.Creation")
-        if body.get("ovhSubsidiary") not in SUBSIDIARIES:
+        if body.get("ovhSubsidiary") not in self.cart_subsidiaries:
             raise ApiError(400, "Client::BadRequest",
                            f"Invalid ovhSubsidiary {body.get('ovhSubsidiary')!r} (nichandle.OvhSubsidiaryEnum)")
         cart_id = uuid.uuid4().hex[:24]
@@ -203,11 +258,11 @@ class OrderingV1:
 
     def product_info(self, req, cartId):
         with self.store.lock:
-            self._cart(cartId)
+            subsidiary = self._cart(cartId)["ovhSubsidiary"]
         pricing = {
             "capacities": ["renew"], "description": "KMS (free; keys billed separately)",
             "duration": "P1M", "interval": 1, "maximumQuantity": 1, "maximumRepeat": 1,
-            "minimumQuantity": 1, "minimumRepeat": 1, "price": _zero_price(), "priceInUcents": 0,
+            "minimumQuantity": 1, "minimumRepeat": 1, "price": _zero_price(subsidiary), "priceInUcents": 0,
             "pricingMode": "default", "pricingType": "rental",
         }
         return Response(200, [{"planCode": PLAN_CODE, "productName": "Key Management Service",
@@ -245,7 +300,7 @@ class OrderingV1:
             item = {
                 "cartId": cartId, "configurations": [], "duration": "P1M", "itemId": item_id,
                 "offerId": None, "options": [], "parentItemId": None,
-                "prices": [{"label": label, "price": _zero_price(), "promotions": []}
+                "prices": [{"label": label, "price": _zero_price(cart["ovhSubsidiary"]), "promotions": []}
                            for label in ("PRICE", "TOTAL")],
                 "productId": PLAN_CODE,
                 "settings": {"planCode": PLAN_CODE, "pricingMode": "default", "quantity": 1},
@@ -313,15 +368,15 @@ class OrderingV1:
                        f"Item {item['itemId']} is missing its required configuration 'region'")
 
     def _order_body(self, cart, order_id, domains=None):
+        zero = _zero_price(cart["ovhSubsidiary"])
         details = []
         for index, item_id in enumerate(cart["items"]):
             details.append({
                 "cartItemID": item_id, "description": "Key Management Service", "detailType": "DURATION",
-                "domain": (domains or {}).get(item_id, "*"), "originalTotalPrice": _zero_price(),
-                "quantity": 1, "reductionTotalPrice": _zero_price(), "reductions": [],
-                "totalPrice": _zero_price(), "unitPrice": _zero_price(),
+                "domain": (domains or {}).get(item_id, "*"), "originalTotalPrice": zero,
+                "quantity": 1, "reductionTotalPrice": zero, "reductions": [],
+                "totalPrice": zero, "unitPrice": zero,
             })
-        zero = _zero_price()
         return {
             "orderId": order_id,
             "url": None if order_id is None else f"https://www.ovh.com/cgi-bin/order/display-order.cgi?orderId={order_id}",
@@ -367,6 +422,7 @@ class OrderingV1:
             now = time.time()
             self.b["orders"][str(order_id)] = {
                 "orderId": order_id, "cartId": cartId, "dateTs": now, "details": detail_ids,
+                "ovhSubsidiary": cart["ovhSubsidiary"],
                 "paidAtTs": now if body.get("autoPayWithPreferredPaymentMethod") else None,
                 "delivered": False,
             }
@@ -393,7 +449,7 @@ class OrderingV1:
     def get_order(self, req, orderId):
         with self.store.lock:
             order = self._order(orderId)
-            zero = _zero_price()
+            zero = _zero_price(order.get("ovhSubsidiary", "FR"))
             return Response(200, {
                 "orderId": order["orderId"], "date": kmsmod.iso(order["dateTs"]),
                 "expirationDate": kmsmod.iso(order["dateTs"] + 14 * 86400), "password": "",
@@ -454,8 +510,9 @@ class OrderingV1:
 
     def order_detail(self, req, orderId, detailId):
         with self.store.lock:
-            detail = self._detail(self._order(orderId), detailId)
-            zero = _zero_price()
+            order = self._order(orderId)
+            detail = self._detail(order, detailId)
+            zero = _zero_price(order.get("ovhSubsidiary", "FR"))
             return Response(200, {
                 "orderDetailId": detail["orderDetailId"], "description": "Key Management Service",
                 "detailType": "DURATION", "domain": detail["domain"], "quantity": "1",

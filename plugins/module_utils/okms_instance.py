@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import re
 import time
+from collections import namedtuple
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
@@ -29,6 +30,10 @@ PENDING_ORDER_STATUSES = ("notPaid", "checking", "delivering")
 GONE_STATUSES = (404, 460)
 # Pending orders older than this are not adopted by a later run.
 ORDER_LOOKBACK_SECONDS = 7 * 86400
+
+# An order a run of this name checked out and did not see through: still pending
+# (okms_id None), or delivered but its KMS never named (okms_id set).
+OrderLeftBehind = namedtuple("OrderLeftBehind", ["order_id", "detail_id", "status", "okms_id", "region"])
 
 
 def instance_path(okms_id):
@@ -54,6 +59,11 @@ def get_instance(client, okms_id, public_ca=True):
         raise
 
 
+def is_unnamed(resource):
+    """Whether a KMS still has the display name it is delivered with (its id)."""
+    return (resource.get("iam") or {}).get("displayName") in (None, "", resource.get("id"))
+
+
 def matches(resource, name=None, region=None):
     """Whether a KMS has the given display name and region (None matches anything)."""
     return ((name is None or (resource.get("iam") or {}).get("displayName") == name)
@@ -75,13 +85,24 @@ def region_ids(client):
     return sorted(region["id"] for region in client.get_all("/v2/okms/reference/regions"))
 
 
+def normalize_region(region):
+    """The API's region id for a user's spelling: the Terraform provider's older form EU_WEST_SBG is eu-west-sbg."""
+    if region is None:
+        return None
+    return region.strip().lower().replace("_", "-")
+
+
+def account_subsidiary(client):
+    """The account's own OVHcloud subsidiary (``ovhSubsidiary`` of ``GET /me``), or None when it says none."""
+    return (client.get("/me") or {}).get("ovhSubsidiary") or None
+
+
 class KmsOrder:
     """The v1 ordering flow for one named KMS in one region."""
 
-    def __init__(self, client, name, region, ovh_subsidiary):
+    def __init__(self, client, name, region):
         self.client = client
         self.region = region
-        self.ovh_subsidiary = ovh_subsidiary
         # Orders do not say which cart they came from, but carts can be found by
         # description: it records which name a checkout was for.
         self.cart_description = "ovhcloud.kms okms_instance %s in %s" % (name, region)
@@ -97,14 +118,38 @@ class KmsOrder:
                     raise
         return False
 
-    def place(self, auto_pay):
+    def left_behind(self):
+        """Orders in this region that a run of this name may have checked out and not seen through.
+
+        Pending orders first, then delivered ones whose KMS still has its default
+        display name (its id); newest first within each. Empty when this name
+        never reached checkout: pending orders then belong to someone else.
+        """
+        if not self.checked_out_before():
+            return []
+        # This only runs after a checkout of this name, so scanning recent orders is affordable.
+        orders = self.recent_orders(PENDING_ORDER_STATUSES + ("delivered",))
+        found = [OrderLeftBehind(order_id, detail_id, status, None, self.region)
+                 for order_id, detail_id, status in orders if status != "delivered"]
+        delivered = [(order_id, detail_id, status) for order_id, detail_id, status in orders if status == "delivered"]
+        if not delivered:
+            return found
+        # Listed after the orders, so that a KMS delivered meanwhile is seen.
+        unnamed = set(r["id"] for r in find_instances(self.client, region=self.region) if is_unnamed(r))
+        for order_id, detail_id, status in delivered:
+            okms_id = self.delivered_okms_id(order_id, detail_id)
+            if okms_id in unnamed:
+                found.append(OrderLeftBehind(order_id, detail_id, status, okms_id, self.region))
+        return found
+
+    def place(self, auto_pay, ovh_subsidiary):
         """Cart → item → region → checkout (→ payment); returns the order id.
 
         The cart is deleted if anything fails before checkout, so a failed run
         leaves nothing behind.
         """
         cart_id = self.client.post("/order/cart", {
-            "ovhSubsidiary": self.ovh_subsidiary, "description": self.cart_description})["cartId"]
+            "ovhSubsidiary": ovh_subsidiary, "description": self.cart_description})["cartId"]
         try:
             self.client.post("/order/cart/%s/assign" % cart_id)
             item = self.client.post("/order/cart/%s/%s" % (cart_id, PLAN_CODE), {

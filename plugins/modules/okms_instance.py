@@ -24,6 +24,12 @@ description:
     id), and adopts it instead of placing a new order.
   - Terminating a KMS destroys every key and credential it holds, so O(state=absent) needs
     O(confirm_termination=true).
+  - O(state=absent) by O(name) also sees a KMS that is still being delivered, for example one ordered
+    with O(wait=false). When no KMS has the name, the module looks for an order this name checked out,
+    the same way O(state=present) adopts one. If that order is pending, the module waits for the delivery
+    and terminates the delivered KMS; with O(wait=false), or while the order is not paid, it fails naming
+    the order instead. It never reports the name as absent while a KMS may still be delivered under it.
+    A KMS of that order that was delivered but never named is terminated as well.
 author:
   - ovhcloud.kms maintainers (@ovh)
 extends_documentation_fragment:
@@ -57,7 +63,12 @@ options:
   region:
     description:
       - The region of the KMS, for example V(eu-west-rbx); checked against the API's list of regions.
+      - The upper-case form of older Terraform configurations, for example V(EU_WEST_SBG), is accepted
+        and means the same region (V(eu-west-sbg)).
       - Required to order a KMS. With O(id), must match the region of that KMS (a KMS cannot move).
+      - Optional for O(state=absent) by O(name). When it is not given and no KMS has the name, the module
+        looks for a pending order of this name in every region, with one request per region (it reads the
+        account's carts by their description, which holds the name and the region).
     type: str
   state:
     description:
@@ -68,9 +79,10 @@ options:
     default: present
   ovh_subsidiary:
     description:
-      - The OVHcloud subsidiary of the account, used for the order cart.
+      - The OVHcloud subsidiary the order cart is created for.
+      - When not set, the account's own subsidiary, read from C(GET /me) (its C(ovhSubsidiary)) only when a
+        KMS is actually ordered; an account of V(ovh-ca) or V(ovh-us) thus gets its own catalog and currency.
     type: str
-    default: FR
     choices: [ASIA, AU, CA, CZ, DE, ES, EU, FI, FR, GB, IE, IN, IT, LT, MA, NL, PL, PT, QC, SG, SN, TN, US, WE, WS]
   auto_pay:
     description:
@@ -87,6 +99,8 @@ options:
         be gone (O(state=absent)).
       - When V(false), the module returns right after checkout with RV(order_id); a later run adopts the
         pending order.
+      - With O(state=absent), a KMS of this name that is still being delivered is waited for and then
+        terminated; when V(false), the module fails instead, naming the order, and a later run terminates it.
     type: bool
     default: true
   wait_timeout:
@@ -110,10 +124,13 @@ options:
     type: str
 notes:
   - The credentials need the rights to order (C(/order/cart*), C(/me/order*), C(/me/payment/method)),
-    to read and rename services (C(/services*)), to read the email history, and C(/v2/okms/resource*).
+    to read the account (C(GET /me), only when ordering without O(ovh_subsidiary)), to read and rename
+    services (C(/services*)), to read the email history, and C(/v2/okms/resource*).
   - Orders cannot be traced back to their cart, so when several names are ordered at once in the same
     region and runs are interrupted, a name may adopt the order placed for another; every name still
-    ends up with exactly one KMS.
+    ends up with exactly one KMS. For the same reason O(state=absent) terminates a KMS being delivered (or
+    delivered and never named) only when exactly one such order could be this name's; with several it fails
+    and lists them. A KMS named something else by the time it is delivered is never terminated.
 seealso:
   - module: ovhcloud.kms.okms_instance_info
 """
@@ -140,22 +157,22 @@ EXAMPLES = r"""
     region: eu-west-gra
     wait: false
 
-- name: Terminate a KMS, destroying all its keys and credentials
+- name: Terminate a KMS, destroying all its keys and credentials (waits for one still being delivered)
   ovhcloud.kms.okms_instance:
     name: staging
     region: eu-west-gra
     state: absent
     confirm_termination: true
 
-- name: Use environment variables (OVH_ENDPOINT, OVH_CLIENT_ID, ...) for every module of the collection
-  module_defaults:
-    group/ovhcloud.kms.okms:
-      endpoint: ovh-eu
-  block:
-    - name: KMS in Gravelines
-      ovhcloud.kms.okms_instance:
-        name: backups
-        region: eu-west-gra
+# No connection option in the tasks: every module of the collection reads OVH_ENDPOINT and
+# OVH_CLIENT_ID/OVH_CLIENT_SECRET (or OVH_APPLICATION_KEY/OVH_APPLICATION_SECRET/OVH_CONSUMER_KEY)
+# from the environment, else ovh.conf. To set them in the playbook instead, put
+# module_defaults for group/ovhcloud.kms.okms on the play, not on a block or a task:
+# ansible-core does not merge module_defaults of the same group, the innermost one replaces the play's.
+- name: KMS in Gravelines, with the credentials of the OVH_* environment variables
+  ovhcloud.kms.okms_instance:
+    name: backups
+    region: eu-west-gra
 """
 
 RETURN = r"""
@@ -215,7 +232,9 @@ instance:
       description: PEM of the CA that issues the KMS's RSA access certificates.
       type: str
 order_id:
-  description: The order placed or adopted by this run.
+  description:
+    - The order placed or adopted by this run; with O(state=absent), the order whose KMS was (or is being)
+      delivered under this name.
   returned: when an order was placed or adopted
   type: int
   sample: 215342313
@@ -225,11 +244,13 @@ import uuid
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance import (
     GONE_STATUSES,
-    PENDING_ORDER_STATUSES,
     KmsOrder,
+    account_subsidiary,
     find_instances,
     get_instance,
     instance_result,
+    is_unnamed,
+    normalize_region,
     region_ids,
     service_id_of,
     termination_token_from_emails,
@@ -272,6 +293,12 @@ class InstanceReconciler:
             return poll_until(check, self.params["wait_timeout"], what)
         except PollTimeout as exc:
             self.fail("%s (wait_timeout=%s); run again to resume" % (exc, self.params["wait_timeout"]))
+
+    def wait_for_delivery(self, ordering, order_id, detail_id):
+        """The okmsId of an order once it is delivered."""
+        return self.wait_for(
+            lambda: ordering.status(order_id) == "delivered" and ordering.delivered_okms_id(order_id, detail_id),
+            "order %s to be delivered" % order_id)
 
     # -- lookup -----------------------------------------------------------
 
@@ -316,16 +343,18 @@ class InstanceReconciler:
 
     def order(self):
         """Adopt an interrupted order or place a new one; the delivered KMS, or None when not waiting."""
-        ordering = KmsOrder(self.client, self.params["name"], self.params["region"], self.params["ovh_subsidiary"])
+        ordering = KmsOrder(self.client, self.params["name"], self.params["region"])
         self.changed = True
-        adopted = self.adoptable_order(ordering)
+        # Any of them will do: a KMS nobody has named yet holds nothing.
+        adopted = next(iter(ordering.left_behind()), None)
         if self.module.check_mode:
             return None
         if adopted:
-            self.order_id, detail_id, okms_id = adopted
+            self.order_id, detail_id, okms_id = adopted.order_id, adopted.detail_id, adopted.okms_id
         else:
+            subsidiary = self.ovh_subsidiary()
             try:
-                self.order_id = ordering.place(self.params["auto_pay"])
+                self.order_id = ordering.place(self.params["auto_pay"], subsidiary)
             except OvhAmbiguousRequestError as exc:
                 self.module.fail_api_error(exc, changed=True, msg_prefix=(
                     "ordering a KMS: the order may or may not have been placed; run again, the module then "
@@ -335,31 +364,19 @@ class InstanceReconciler:
         if not self.params["wait"]:
             return None
         if okms_id is None:
-            okms_id = self.wait_for(
-                lambda: ordering.status(self.order_id) == "delivered"
-                and ordering.delivered_okms_id(self.order_id, detail_id),
-                "order %s to be delivered" % self.order_id)
+            okms_id = self.wait_for_delivery(ordering, self.order_id, detail_id)
         return self.wait_for(lambda: get_instance(self.client, okms_id),
                              "KMS %s (order %s) to answer" % (okms_id, self.order_id))
 
-    def adoptable_order(self, ordering):
-        """(order_id, detail_id, okms_id or None) of an order an interrupted run left behind, or None."""
-        if not ordering.checked_out_before():
-            # This name never reached checkout: any pending order belongs to someone else.
-            return None
-        # This only runs after an interrupted run of this name, so scanning recent orders is affordable.
-        orders = ordering.recent_orders(PENDING_ORDER_STATUSES + ("delivered",))
-        for order_id, detail_id, status in orders:
-            if status != "delivered":
-                return order_id, detail_id, None
-        # Listed after the orders, so that a KMS delivered meanwhile is seen.
-        unnamed = set(r["id"] for r in find_instances(self.client, region=self.params["region"])
-                      if (r.get("iam") or {}).get("displayName") in (None, "", r["id"]))
-        for order_id, detail_id, status in orders:
-            okms_id = ordering.delivered_okms_id(order_id, detail_id)
-            if okms_id in unnamed:
-                return order_id, detail_id, okms_id
-        return None
+    def ovh_subsidiary(self):
+        """The subsidiary to order with: the option, else the account's own (read only now, when ordering)."""
+        if self.params["ovh_subsidiary"]:
+            return self.params["ovh_subsidiary"]
+        subsidiary = account_subsidiary(self.client)
+        if not subsidiary:
+            self.fail("the account's details (GET /me) give no ovhSubsidiary to order with; set ovh_subsidiary "
+                      "(one of %s)" % ", ".join(SUBSIDIARIES))
+        return subsidiary
 
     def ensure_name(self, resource):
         """Set the display name; returns whether it differed."""
@@ -383,22 +400,37 @@ class InstanceReconciler:
     # -- absent -----------------------------------------------------------
 
     def ensure_absent(self, resource):
+        """Terminate the KMS; returns what was (or, in check mode, would be) terminated, for the diff."""
+        origin = ""
         if resource is None:
-            return
+            if self.params["id"]:
+                return None
+            left = self.order_left_behind()
+            if left is None:
+                return None
+            origin = " (delivered for order %s of a KMS named '%s')" % (left.order_id, self.params["name"])
+            if left.okms_id is None:
+                resource = self.delivery_to_terminate(left)
+                if resource is None or self.module.check_mode:
+                    return resource
+            else:
+                resource = get_instance(self.client, left.okms_id)
+                if resource is None:
+                    return None
         okms_id = resource["id"]
         if not self.params["confirm_termination"]:
             credentials = self.client.get_all("/v2/okms/resource/%s/credential" % okms_id)
-            self.fail("refusing to terminate KMS %s ('%s', %s): terminating destroys its %s service key(s) and "
+            self.fail("refusing to terminate KMS %s ('%s', %s)%s: terminating destroys its %s service key(s) and "
                       "%d access credential(s), and every ciphertext made with those keys can never be "
                       "decrypted again. Set confirm_termination: true to terminate it."
-                      % (okms_id, (resource.get("iam") or {}).get("displayName"), resource["region"],
+                      % (okms_id, (resource.get("iam") or {}).get("displayName"), resource["region"], origin,
                          resource.get("serviceKeyCount", "?"), len(credentials)))
         if self.module.check_mode:
             self.changed = True
-            return
+            return resource
         service_id = service_id_of(self.client, okms_id)
         if service_id is None:
-            return
+            return resource
         token = self.params["termination_token"]
         try:
             if not token:
@@ -413,11 +445,64 @@ class InstanceReconciler:
             self.changed = True
         except OvhApiError as exc:
             if exc.status in GONE_STATUSES:
-                return
+                return resource
             raise
         if self.params["wait"]:
             self.wait_for(lambda: get_instance(self.client, okms_id, public_ca=False) is None,
                           "KMS %s to be terminated" % okms_id)
+        return resource
+
+    def order_left_behind(self):
+        """The order of this name still delivering (or delivered unnamed), when no KMS has the name.
+
+        Carts are described with the name and the region, so without a region each
+        region's description is looked up: one request per region, made only when
+        no KMS has the name. Orders do not say which cart they came from, so when
+        several could be this name's, the module refuses to choose one to terminate.
+        """
+        name, region = self.params["name"], self.params["region"]
+        found = []
+        for candidate in [region] if region else region_ids(self.client):
+            found.extend(KmsOrder(self.client, name, candidate).left_behind())
+        if len(found) > 1:
+            self.fail("%d orders could be the one placed for a KMS named '%s' (%s), and orders do not say which "
+                      "cart they came from, so the module terminates none: run again once the other names' runs "
+                      "have named their KMS%s, or terminate this one by id once it is delivered"
+                      % (len(found), name, "; ".join("order %s in %s, %s" % (left.order_id, left.region, left.status)
+                                                     for left in found),
+                         "" if region else ", or give region"))
+        if not found:
+            return None
+        self.order_id = found[0].order_id
+        return found[0]
+
+    def delivery_to_terminate(self, left):
+        """The KMS a pending order delivers, once delivered; in check mode, what it will look like."""
+        name = self.params["name"]
+        where = "order %s (a KMS named '%s' in %s, status %s)" % (left.order_id, name, left.region, left.status)
+        if not self.params["confirm_termination"]:
+            self.fail("a KMS named '%s' is being delivered in %s (order %s, status %s): set confirm_termination: "
+                      "true to terminate it once it is delivered" % (name, left.region, left.order_id, left.status))
+        if left.status == "notPaid":
+            self.fail("%s is not paid, and an order is delivered only once paid, so there is nothing to terminate "
+                      "yet: pay it, then run again to terminate the KMS it delivers, or let it expire unpaid"
+                      % where)
+        if not self.params["wait"]:
+            self.fail("%s is still being delivered and a KMS cannot be terminated before delivery; run again "
+                      "(with wait: true the module waits for the delivery, then terminates it)" % where)
+        if self.module.check_mode:
+            self.changed = True
+            return {"region": left.region, "iam": {"displayName": name}}
+        ordering = KmsOrder(self.client, name, left.region)
+        okms_id = self.wait_for_delivery(ordering, left.order_id, left.detail_id)
+        resource = self.wait_for(lambda: get_instance(self.client, okms_id),
+                                 "KMS %s (order %s) to answer" % (okms_id, left.order_id))
+        display_name = (resource.get("iam") or {}).get("displayName")
+        if not is_unnamed(resource) and display_name != name:
+            # Another name adopted this order meanwhile: its KMS is not ours to terminate.
+            self.fail("order %s was delivered as KMS %s, which is now named '%s', not '%s': not terminating it"
+                      % (left.order_id, okms_id, display_name, name))
+        return resource
 
 
 def validate(module):
@@ -431,6 +516,7 @@ def validate(module):
                                  "got '%s'" % params["id"])
     if params["name"] is not None and not 1 <= len(params["name"].strip()) <= NAME_MAX_LENGTH:
         module.fail_json(msg="name must be 1 to %d characters, not blank" % NAME_MAX_LENGTH)
+    params["region"] = normalize_region(params["region"])
     if params["state"] == "present" and not params["id"] and not params["region"]:
         module.fail_json(msg="region is required to find or order a KMS by name (state=present without id)")
     if params["wait_timeout"] <= 0:
@@ -444,7 +530,7 @@ def main():
             name=dict(type="str"),
             region=dict(type="str"),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            ovh_subsidiary=dict(type="str", default="FR", choices=SUBSIDIARIES),
+            ovh_subsidiary=dict(type="str", choices=SUBSIDIARIES),
             auto_pay=dict(type="bool", default=True),
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=1800),
@@ -461,7 +547,7 @@ def main():
         if module.params["state"] == "present":
             after = reconciler.ensure_present(before)
         else:
-            reconciler.ensure_absent(before)
+            before = reconciler.ensure_absent(before)
             after = None
     except OvhApiError as exc:
         module.fail_api_error(exc, changed=reconciler.changed)

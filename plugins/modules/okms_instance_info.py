@@ -44,7 +44,9 @@ options:
     type: str
   region:
     description:
-      - Return only the instances in this region.
+      - Return only the instances in this region, for example V(eu-west-rbx).
+      - The upper-case form of older Terraform configurations, for example V(EU_WEST_SBG), is accepted
+        and means the same region (V(eu-west-sbg)).
     type: str
 seealso:
   - module: ovhcloud.kms.okms_instance
@@ -64,6 +66,13 @@ EXAMPLES = r"""
     name: production
     region: eu-west-rbx
   register: production
+
+- name: Make the directory for the CA
+  ansible.builtin.file:
+    path: /etc/okms
+    state: directory
+    mode: "0755"
+  when: production.instances | length == 1
 
 - name: Save the CA that issues its access certificates
   ansible.builtin.copy:
@@ -98,6 +107,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance import 
     get_instance,
     instance_result,
     matches,
+    normalize_region,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
@@ -118,6 +128,7 @@ def main():
             params["id"] = str(uuid.UUID(params["id"]))
         except ValueError:
             module.fail_json(msg="id must be a KMS id (a UUID), got '%s'" % params["id"])
+    params["region"] = normalize_region(params["region"])
     try:
         if params["id"]:
             resource = get_instance(module.client, params["id"])

@@ -149,7 +149,7 @@ def test_instance_checkout_lost_fails_with_rerun_advice_and_orders_once(run):
         return None
 
     resources = {"/v2/okms/reference/regions": [{"id": "eu-west-rbx"}], "/v2/okms/resource": [],
-                 "/order/cart": []}
+                 "/order/cart": [], "/me": {"ovhSubsidiary": "FR"}}
     client = ScriptedClient(resources, order)
     outcome = run(okms_instance, dict(name="prod", region="eu-west-rbx"), client)
     assert outcome.failed
