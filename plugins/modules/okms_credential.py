@@ -80,7 +80,9 @@ options:
   validity:
     description:
       - How many days a new credential is valid, 1 to 365.
-      - Not compared with an existing credential; O(renew_before) decides when it is replaced.
+      - A credential cannot be changed, so an existing one is not replaced for another validity; O(renew_before)
+        decides when it is replaced. When its lifetime differs from O(validity), the module warns and says when
+        the next renewal applies it.
     type: int
     default: 365
   renew_before:
@@ -117,6 +119,9 @@ options:
         but does not hold an unencrypted PEM private key is never overwritten; the module fails instead.
       - When the file is missing, or its key does not match the certificate, the credential is replaced
         with a warning.
+      - With O(private_key_source=ovh) the file holds the key exactly as OVHcloud returns it (SEC1,
+        C(BEGIN EC PRIVATE KEY), for ECDSA); with O(private_key_source=local) the module writes PKCS#8.
+        An existing file is read in any unencrypted PEM form.
     type: path
   csr:
     description:
@@ -197,7 +202,7 @@ seealso:
 EXAMPLES = r"""
 - name: Give this host a KMS certificate whose key never leaves it
   ovhcloud.kms.okms_credential:
-    okms_id: "{{ kms.id }}"
+    okms_id: "{{ kms.instance.id }}"
     name: "{{ inventory_hostname }}"
     identity_urns:
       - urn:v1:eu:identity:account:xx1111-ovh
@@ -209,20 +214,21 @@ EXAMPLES = r"""
     group: app
     private_key_mode: '0640'
 
+# Each credential has files of its own: two credentials sharing a key file would replace each other on every run.
 - name: Deploy a rotated credential first, revoke the old one after the restart
   ovhcloud.kms.okms_credential:
-    okms_id: "{{ kms.id }}"
+    okms_id: "{{ kms.instance.id }}"
     name: app
     identity_urns: [urn:v1:eu:identity:group:xx1111-ovh/app]
-    private_key_path: /etc/okms/domain.key
-    certificate_path: /etc/okms/client.cert
+    private_key_path: /etc/myapp/okms/domain.key
+    certificate_path: /etc/myapp/okms/client.cert
     revoke_replaced: false
   register: credential
   notify: Restart app and revoke the old credential
 
 - name: Use a CSR made elsewhere (an HSM, another tool)
   ovhcloud.kms.okms_credential:
-    okms_id: "{{ kms.id }}"
+    okms_id: "{{ kms.instance.id }}"
     name: hsm-client
     identity_urns: [urn:v1:eu:identity:account:xx1111-ovh]
     private_key_source: csr
@@ -231,7 +237,7 @@ EXAMPLES = r"""
 
 - name: Revoke and delete it
   ovhcloud.kms.okms_credential:
-    okms_id: "{{ kms.id }}"
+    okms_id: "{{ kms.instance.id }}"
     name: hsm-client
     state: absent
 """
@@ -310,6 +316,9 @@ kept_replaced_credential_ids:
   sample: []
 """
 
+import datetime
+import math
+
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential import (
@@ -329,6 +338,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential impor
     key_certificate_type,
     load_csr,
     load_private_key,
+    parse_api_datetime,
     private_key_pem,
     replacement_reasons,
     select_current,
@@ -610,6 +620,7 @@ class CredentialReconciler:
 
         if not reasons:
             credential = current
+            self.warn_if_validity_differs(credential, task)
             if key_pem is not None:
                 self.write(self.params["private_key_path"], key_pem, self.params["private_key_mode"])
             self.write_certificate_files(credential)
@@ -663,6 +674,30 @@ class CredentialReconciler:
             self.write_certificate_files(credential)
         self.handle_replaced(replaced + older)
         return self.result(credential, replaced_id, reasons)
+
+    def warn_if_validity_differs(self, credential, task):
+        """A kept credential whose lifetime is not ``validity``: say when the new validity applies."""
+        try:
+            created = parse_api_datetime(credential["createdAt"])
+            expires = parse_api_datetime(credential["expiredAt"])
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return
+        day = datetime.timedelta(days=1)
+        issued_days = int(round((expires - created) / day))
+        wanted = self.params["validity"]
+        if issued_days == wanted:
+            return
+        renewal = expires - task.renew_before * day
+        days_left = int(math.ceil((expires - utc_now()) / day))
+        if days_left < wanted:
+            sooner = "to renew it now, run once with renew_before: %d" % days_left
+        else:
+            sooner = "to replace it sooner, revoke it (state: absent) and run this task again"
+        self.warnings.append(
+            "validity is %d days but credential %s (%s) was issued for %d days: a credential cannot be changed, so "
+            "validity applies from its next renewal, on %s (renew_before: %d, counted back from its expiry on %s); %s"
+            % (wanted, credential["id"], self.name, issued_days, renewal.strftime("%Y-%m-%d %H:%M UTC"),
+               task.renew_before, credential["expiredAt"], sooner))
 
     def handle_replaced(self, replaced):
         for credential in replaced:

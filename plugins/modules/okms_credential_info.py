@@ -67,7 +67,7 @@ seealso:
 EXAMPLES = r"""
 - name: Find the credentials to renew within a month
   ovhcloud.kms.okms_credential_info:
-    okms_id: "{{ kms.id }}"
+    okms_id: "{{ kms.instance.id }}"
     status: [READY]
     expires_within_days: 30
   register: expiring

@@ -45,7 +45,10 @@ attributes:
     platforms: posix
 options:
   path:
-    description: Path of the private key file (PEM, unencrypted PKCS#8). Its directory must exist.
+    description:
+      - Path of the private key file (PEM). Its directory must exist.
+      - An existing key is read in any unencrypted form (PKCS#8, SEC1 as OVHcloud returns EC keys, or PKCS#1);
+        a key the module writes is unencrypted PKCS#8.
     type: path
     required: true
   type:
@@ -102,7 +105,7 @@ EXAMPLES = r"""
 
 - name: Issue the certificate from the controller; the key stays on the host
   ovhcloud.kms.okms_credential:
-    okms_id: 5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10
+    okms_id: "{{ kms.instance.id }}"
     name: "{{ inventory_hostname }}"
     identity_urns:
       - urn:v1:eu:identity:account:xx1111-ovh

@@ -117,7 +117,7 @@ service_keys:
       type: str
       sample: oct
     size:
-      description: Size in bits (for an EC key, the curve's size).
+      description: Size in bits of an oct or RSA key; null for EC keys (see RV(service_keys[].curve)).
       type: int
       sample: 256
     curve:
