@@ -10,11 +10,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_api import (
-    HAS_REQUESTS,
-    REQUESTS_IMPORT_ERROR,
-    OvhApiClient,
-)
+from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_api import OvhApiClient
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_config import resolve_config
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
     OvhApiError,

@@ -2,12 +2,14 @@
 # Copyright (c) ovhcloud.kms contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The two ways to authenticate to the OVHcloud API.
+"""How the collection's API clients authenticate their requests.
 
-Each method turns a request (method, full URL, body bytes) into the headers
-that authenticate it. Network access (server time, token endpoint) goes
-through callables supplied by the API client, so the methods stay pure and
-testable, and share the client's session, retries and TLS settings.
+Each strategy turns a request (method, full URL, body bytes) into the headers
+that authenticate it, and decides itself, from an error answer, whether fresh
+credentials are worth one more try (``refresh_after``). Network access (server
+time, token endpoint) goes through callables supplied by the API client, so
+the strategies stay pure and testable, and share the client's session,
+retries and TLS settings.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -54,9 +56,12 @@ class ApplicationKeyAuth:
                 self._application_secret, self._consumer_key, method, url, body, timestamp),
         }
 
-    def invalidate(self):
-        """Refetch the clock delta on next use (a QUERY_TIME_OUT answer means it drifted)."""
-        self._delta = None
+    def refresh_after(self, error):
+        """A QUERY_TIME_OUT answer means the clock delta drifted: fetch it again before the next try."""
+        if error.status == 400 and error.error_code == "QUERY_TIME_OUT":
+            self._delta = None
+            return True
+        return False
 
 
 class OAuth2ClientCredentialsAuth:
@@ -86,6 +91,24 @@ class OAuth2ClientCredentialsAuth:
     def headers(self, method, url, body):
         return {"Authorization": "Bearer %s" % self._valid_token()}
 
-    def invalidate(self):
-        """Forget the token (the server said it is no longer valid)."""
-        self._token = None
+    def refresh_after(self, error):
+        """A 401 means the token is no longer valid: fetch a new one before the next try."""
+        if error.status == 401:
+            self._token = None
+            return True
+        return False
+
+
+class BearerTokenAuth:
+    """A token given as is (a personal access token, or one obtained elsewhere); it is never renewed."""
+
+    name = "token"
+
+    def __init__(self, token):
+        self._token = token
+
+    def headers(self, method, url, body):
+        return {"Authorization": "Bearer %s" % self._token}
+
+    def refresh_after(self, error):
+        return False

@@ -2,11 +2,13 @@
 # Copyright (c) ovhcloud.kms contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Exceptions raised by the OVHcloud API client."""
+"""Exceptions raised by the API clients, and how a failure names what was being done."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import contextlib
 
 
 class OvhConfigurationError(Exception):
@@ -17,11 +19,15 @@ class OvhApiError(Exception):
     """An API call failed.
 
     Carries what a user needs to understand the failure and what OVHcloud
-    support needs to trace it; never any credential.
+    support needs to trace it; never any credential. ``action`` says what the
+    collection was doing ("create service key 'db'") and prefixes the message.
     """
 
+    # How the request id is labelled in messages: the OVHcloud API calls it X-Ovh-QueryID.
+    query_id_label = "X-Ovh-QueryID"
+
     def __init__(self, message, status=None, error_class=None, query_id=None,
-                 method=None, path=None, details=None, error_code=None):
+                 method=None, path=None, details=None, error_code=None, action=None):
         super(OvhApiError, self).__init__(message)
         self.message = message
         self.status = status
@@ -32,6 +38,7 @@ class OvhApiError(Exception):
         self.method = method
         self.path = path
         self.details = details
+        self.action = action
 
     def __str__(self):
         parts = []
@@ -42,11 +49,13 @@ class OvhApiError(Exception):
         if self.error_class:
             parts.append(self.error_class)
         if self.error_code and self.error_code != self.error_class:
-            parts.append(self.error_code)
+            parts.append(str(self.error_code))
         text = ", ".join(parts)
         text = "%s: %s" % (text, self.message) if text else self.message
         if self.query_id:
-            text += " (X-Ovh-QueryID: %s)" % self.query_id
+            text += " (%s: %s)" % (self.query_id_label, self.query_id)
+        if self.action:
+            text = "cannot %s: %s" % (self.action, text)
         return text
 
     def to_result(self):
@@ -67,3 +76,33 @@ class OvhAmbiguousRequestError(OvhApiError):
     (read timeout, 5xx, connection dropped after sending): the caller must
     re-read the resource before deciding to try again.
     """
+
+
+class KmsApiError(OvhApiError):
+    """A KMS data-plane (REST API) call failed; ``query_id`` holds the answer's ``request_id``."""
+
+    query_id_label = "request_id"
+
+    def __init__(self, message, error_id=None, **kwargs):
+        super(KmsApiError, self).__init__(message, **kwargs)
+        self.error_id = error_id
+
+    def to_result(self):
+        result = super(KmsApiError, self).to_result()
+        result["error_id"] = self.error_id
+        return result
+
+
+@contextlib.contextmanager
+def api_action(action):
+    """Name what the calls inside are doing, in any OvhApiError they raise.
+
+    An inner, more precise action is kept: ``api_action("converge key 'db'")``
+    around ``api_action("delete service key 'db'")`` reports the deletion.
+    """
+    try:
+        yield
+    except OvhApiError as exc:
+        if not exc.action:
+            exc.action = action
+        raise

@@ -34,9 +34,9 @@ class FakeSession:
         self.calls = []
         self.headers = {}
 
-    def request(self, method, url, data=None, headers=None, timeout=None, verify=True):
+    def request(self, method, url, data=None, headers=None, timeout=None, verify=True, cert=None):
         self.calls.append({"method": method, "url": url, "data": data, "headers": dict(headers or {}),
-                           "verify": verify})
+                           "verify": verify, "cert": cert})
         if not self.answers:
             raise AssertionError("unexpected request %s %s" % (method, url))
         answer = self.answers.pop(0)

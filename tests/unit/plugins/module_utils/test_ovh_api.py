@@ -11,11 +11,8 @@ import pytest
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_api import (
-    OvhApiClient,
-    RetryPolicy,
-    parse_retry_after,
-)
+from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import RetryPolicy, parse_retry_after
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_api import OvhApiClient
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_auth import application_key_signature
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_config import resolve_config
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
@@ -42,7 +39,7 @@ def time_answer():
 
 
 def make_client(answers, config=None, max_attempts=5, max_total=60.0, rand=0.5, **kwargs):
-    """A client on a scripted session; ``client.session.calls`` and ``client.fake_time.sleeps`` record what it did."""
+    """A client on a scripted session; ``client.transport.session.calls`` and ``client.fake_time.sleeps`` record what it did."""
     fake_time = FakeTime()
     policy = RetryPolicy(max_attempts=max_attempts, base_delay=1.0, max_delay=8.0, max_total=max_total,
                          sleep=fake_time.sleep, clock=fake_time.clock, rand=lambda: rand)
@@ -63,9 +60,9 @@ def test_signed_request_carries_exact_body_url_and_time_delta(monkeypatch):
     client = make_client([time_answer(), make_response(200, {"id": "k1"})])
     assert client.post("/v2/okms/resource/o1/serviceKey", {"name": "k", "type": "oct"}, params={"b": "2", "a": "1"}) \
         == {"id": "k1"}
-    assert client.session.calls[0]["url"] == BASE + "/auth/time"
-    assert "X-Ovh-Signature" not in client.session.calls[0]["headers"]
-    call = client.session.calls[1]
+    assert client.transport.session.calls[0]["url"] == BASE + "/auth/time"
+    assert "X-Ovh-Signature" not in client.transport.session.calls[0]["headers"]
+    call = client.transport.session.calls[1]
     assert call["url"] == "https://eu.api.ovh.com/v2/okms/resource/o1/serviceKey?a=1&b=2"
     assert call["data"] == b'{"name":"k","type":"oct"}'
     headers = call["headers"]
@@ -79,7 +76,7 @@ def test_server_time_fetched_once_per_client():
     client = make_client([time_answer(), make_response(200, []), make_response(200, [])])
     client.get("/v2/okms/resource")
     client.get("/v2/okms/resource")
-    assert [c["url"].endswith("/auth/time") for c in client.session.calls] == [True, False, False]
+    assert [c["url"].endswith("/auth/time") for c in client.transport.session.calls] == [True, False, False]
 
 
 def test_query_time_out_refetches_the_clock_once():
@@ -88,7 +85,7 @@ def test_query_time_out_refetches_the_clock_once():
                                 "message": "Query out of time"})
     client = make_client([time_answer(), stale, time_answer(), make_response(200, {"ok": 1})])
     assert client.get("/me") == {"ok": 1}
-    assert len(client.session.calls) == 4
+    assert len(client.transport.session.calls) == 4
 
 
 def test_oauth2_token_fetched_once_and_refreshed_on_401():
@@ -99,12 +96,12 @@ def test_oauth2_token_fetched_once_and_refreshed_on_401():
          token2, make_response(200, [])], config=oauth_config())
     client.get("/v2/okms/resource")
     client.get("/v2/okms/resource")
-    token_call = client.session.calls[0]
+    token_call = client.transport.session.calls[0]
     assert token_call["url"] == "https://www.ovh.com/auth/oauth2/token"
     assert token_call["method"] == "POST"
     assert b"grant_type=client_credentials" in token_call["data"]
-    assert client.session.calls[1]["headers"]["Authorization"] == "Bearer T1"
-    assert client.session.calls[4]["headers"]["Authorization"] == "Bearer T2"
+    assert client.transport.session.calls[1]["headers"]["Authorization"] == "Bearer T1"
+    assert client.transport.session.calls[4]["headers"]["Authorization"] == "Bearer T2"
 
 
 def test_oauth2_refused_credentials_message_has_no_secret():
@@ -121,7 +118,7 @@ def test_oauth2_ca_falls_back_to_second_token_url():
                make_response(200, {"access_token": "T", "expires_in": 3599}), make_response(200, [])]
     client = make_client(answers, config=oauth_config("ovh-ca"))
     client.get("/v2/okms/resource")
-    assert [c["url"] for c in client.session.calls[:2]] == [
+    assert [c["url"] for c in client.transport.session.calls[:2]] == [
         "https://ca.ovh.com/auth/oauth2/token", "https://www.ovh.ca/auth/oauth2/token"]
 
 
@@ -133,9 +130,9 @@ def test_unreachable_token_url_is_named_not_the_api_url():
     message = str(err.value)
     assert "cannot reach https://www.ovh.com/auth/oauth2/token:" in message
     assert "eu.api.ovh.com" not in message
-    assert [c["url"] for c in client.session.calls] == ["https://www.ovh.com/auth/oauth2/token"] * 2
+    assert [c["url"] for c in client.transport.session.calls] == ["https://www.ovh.com/auth/oauth2/token"] * 2
     # The form body carried the secret; the message and the structured result never do.
-    assert b"cs-s3cr3t" in client.session.calls[0]["data"]
+    assert b"cs-s3cr3t" in client.transport.session.calls[0]["data"]
     assert "s3cr3t" not in message + json.dumps(err.value.to_result())
     assert "client_secret" not in message and "grant_type" not in message
 
@@ -151,7 +148,7 @@ def test_tls_error_on_a_custom_token_url_names_that_url_without_query():
     assert "TLS error talking to https://127.0.0.1:9443/auth/oauth2/token:" in message
     for absent in ("127.0.0.1:8443", "tenant", "frag", "user", "pw@", "s3cr3t", "client_secret"):
         assert absent not in message
-    assert len(client.session.calls) == 1
+    assert len(client.transport.session.calls) == 1
 
 
 def test_transport_errors_name_the_contacted_api_url_without_query():
@@ -160,7 +157,7 @@ def test_transport_errors_name_the_contacted_api_url_without_query():
     with pytest.raises(OvhApiError) as err:
         client.get("/v2/okms/resource", params={"iamTags": "x"})
     assert "cannot reach https://eu.api.ovh.com/v2/okms/resource:" in str(err.value)
-    assert client.session.calls[1]["url"] == "https://eu.api.ovh.com/v2/okms/resource?iamTags=x"
+    assert client.transport.session.calls[1]["url"] == "https://eu.api.ovh.com/v2/okms/resource?iamTags=x"
     assert "iamTags" not in str(err.value)
 
 
@@ -188,7 +185,7 @@ def test_429_honours_retry_after_even_for_post():
     client = make_client(answers)
     assert client.post("/v2/okms/resource/o/credential", {"name": "x"}) == {"id": "c1"}
     assert client.fake_time.sleeps == [7.0]
-    assert [c["method"] for c in client.session.calls] == ["GET", "POST", "POST"]
+    assert [c["method"] for c in client.transport.session.calls] == ["GET", "POST", "POST"]
 
 
 def test_retry_after_http_date():
@@ -204,7 +201,7 @@ def test_retries_bounded_by_attempt_count():
     client = make_client(answers, max_attempts=3)
     with pytest.raises(OvhApiError) as err:
         client.get("/v2/okms/resource")
-    assert len(client.session.calls) == 4
+    assert len(client.transport.session.calls) == 4
     assert err.value.status == 500
     assert "EU.ext-1.abc" in str(err.value)
 
@@ -216,7 +213,7 @@ def test_retries_bounded_by_total_time():
         client.get("/v2/okms/resource")
     assert err.value.status == 429
     assert client.fake_time.sleeps == [40.0]
-    assert len(client.session.calls) == 3
+    assert len(client.transport.session.calls) == 3
 
 
 def test_post_not_retried_on_5xx_and_reported_ambiguous():
@@ -224,7 +221,7 @@ def test_post_not_retried_on_5xx_and_reported_ambiguous():
     with pytest.raises(OvhAmbiguousRequestError) as err:
         client.post("/v2/okms/resource/o/serviceKey", {"name": "k"})
     assert "re-read" in str(err.value)
-    assert len(client.session.calls) == 2
+    assert len(client.transport.session.calls) == 2
     assert client.fake_time.sleeps == []
 
 
@@ -232,13 +229,13 @@ def test_post_not_retried_after_read_timeout():
     client = make_client([time_answer(), requests.exceptions.ReadTimeout("read timed out")])
     with pytest.raises(OvhAmbiguousRequestError):
         client.delete("/v2/okms/resource/o/serviceKey/k")
-    assert len(client.session.calls) == 2
+    assert len(client.transport.session.calls) == 2
 
 
 def test_post_retried_when_connection_was_refused():
     client = make_client([time_answer(), connection_refused(), make_response(200, {"id": "c"})])
     assert client.post("/v2/okms/resource/o/credential", {"name": "x"}) == {"id": "c"}
-    assert len(client.session.calls) == 3
+    assert len(client.transport.session.calls) == 3
 
 
 def test_get_retried_after_read_timeout_then_gives_up_clearly():
@@ -254,7 +251,7 @@ def test_tls_errors_are_not_retried_and_mention_ca_path():
     client = make_client([time_answer(), requests.exceptions.SSLError("certificate verify failed")])
     with pytest.raises(OvhApiError, match="ca_path"):
         client.get("/me")
-    assert len(client.session.calls) == 2
+    assert len(client.transport.session.calls) == 2
 
 
 # --- pagination ---------------------------------------------------------------
@@ -267,7 +264,7 @@ def test_get_all_follows_cursors_to_the_last_page():
                make_response(200, [5])]
     client = make_client(answers)
     assert client.get_all("/v2/okms/resource", page_size=2) == [1, 2, 3, 4, 5]
-    pages = client.session.calls[1:]
+    pages = client.transport.session.calls[1:]
     assert "X-Pagination-Cursor" not in pages[0]["headers"]
     assert [p["headers"].get("X-Pagination-Cursor") for p in pages[1:]] == ["c1", "c2"]
     assert all(p["headers"]["X-Pagination-Size"] == "2" for p in pages)
@@ -324,15 +321,15 @@ def test_extra_ca_is_added_to_the_default_bundle_and_sent_with_each_request(tmp_
     ca = tmp_path / "ca.pem"
     ca.write_bytes(b"-----BEGIN CERTIFICATE-----\nEXTRA\n-----END CERTIFICATE-----\n")
     client = make_client([time_answer()], ca_path=str(ca))
-    with open(client.verify, "rb") as handle:
+    with open(client.transport.verify, "rb") as handle:
         bundle = handle.read()
     assert b"DEFAULT" in bundle and b"EXTRA" in bundle
     client.auth.headers("GET", BASE, None)
     # Per request, because requests lets REQUESTS_CA_BUNDLE override a session-level setting.
-    assert client.session.calls[0]["verify"] == client.verify
+    assert client.transport.session.calls[0]["verify"] == client.transport.verify
 
 
 def test_validate_certs_false_is_sent_with_each_request():
     client = make_client([time_answer()], validate_certs=False)
     client.auth.headers("GET", BASE, None)
-    assert client.session.calls[0]["verify"] is False
+    assert client.transport.session.calls[0]["verify"] is False

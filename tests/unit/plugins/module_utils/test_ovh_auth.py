@@ -9,9 +9,11 @@ import pytest
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_auth import (
     ApplicationKeyAuth,
+    BearerTokenAuth,
     OAuth2ClientCredentialsAuth,
     application_key_signature,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 
 URL = "https://eu.api.ovh.com/v2/okms/resource/abc/serviceKey?x=1"
 BODY = b'{"name":"k","type":"oct"}'
@@ -53,7 +55,10 @@ def test_server_time_is_fetched_once_and_applied():
     assert second["X-Ovh-Application"] == "AK"
     assert second["X-Ovh-Consumer"] == "CK"
     assert second["X-Ovh-Signature"] == application_key_signature("AS", "CK", "POST", URL, BODY, 5000)
-    auth.invalidate()
+    assert not auth.refresh_after(OvhApiError("Invalid signature", status=400, error_code="INVALID_SIGNATURE"))
+    auth.headers("GET", URL, None)
+    assert len(fetches) == 1
+    assert auth.refresh_after(OvhApiError("Query out of time", status=400, error_code="QUERY_TIME_OUT"))
     auth.headers("GET", URL, None)
     assert len(fetches) == 2
 
@@ -74,8 +79,16 @@ def test_oauth2_token_is_reused_then_renewed_before_expiry():
     # Within a minute of expiry: renewed before the server could refuse it.
     now[0] = 3599 - 59
     assert auth.headers("GET", URL, None) == {"Authorization": "Bearer tok2"}
-    auth.invalidate()
+    assert not auth.refresh_after(OvhApiError("Forbidden", status=403))
+    assert auth.headers("GET", URL, None) == {"Authorization": "Bearer tok2"}
+    assert auth.refresh_after(OvhApiError("expired", status=401))
     assert auth.headers("GET", URL, None) == {"Authorization": "Bearer tok3"}
+
+
+def test_a_given_bearer_token_is_sent_as_is_and_never_renewed():
+    auth = BearerTokenAuth("pat-s3cr3t")
+    assert auth.headers("POST", URL, BODY) == {"Authorization": "Bearer pat-s3cr3t"}
+    assert not auth.refresh_after(OvhApiError("expired", status=401))
 
 
 def test_short_lived_token_renewal_margin_is_a_tenth_of_its_life():

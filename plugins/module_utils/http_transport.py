@@ -1,0 +1,299 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ovhcloud.kms contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""HTTP transport shared by the collection's API clients.
+
+One ``requests`` session per client (connection reuse), TLS verification and an
+optional client certificate, retries with jittered exponential backoff, the
+rules that keep a mutating request from being sent twice, cursor pagination,
+and one exception type for every failure. What differs between APIs (how a
+request is authenticated, how an error body reads) is injected.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import atexit
+import email.utils
+import json
+import os
+import random
+import tempfile
+import time
+import traceback
+
+try:
+    from urllib.parse import urlencode, urlsplit
+except ImportError:  # pragma: no cover
+    from urllib import urlencode  # type: ignore
+    from urlparse import urlsplit  # type: ignore
+
+try:
+    import requests
+    from requests import exceptions as requests_exceptions
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
+    OvhAmbiguousRequestError,
+    OvhApiError,
+)
+from ansible_collections.ovhcloud.kms.plugins.module_utils.version import USER_AGENT
+
+IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "OPTIONS"])
+RETRIABLE_STATUSES = frozenset([429, 500, 502, 503, 504])
+
+
+class RetryPolicy:
+    """How often and how long to retry; clock, sleep and randomness are injectable for tests."""
+
+    def __init__(self, max_attempts=5, base_delay=0.5, max_delay=10.0, max_total=60.0,
+                 sleep=time.sleep, clock=time.monotonic, rand=random.random):
+        self.max_attempts = max_attempts
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.max_total = max_total
+        self.sleep = sleep
+        self.clock = clock
+        self.rand = rand
+
+    def backoff_delay(self, attempt, retry_after=None):
+        """Delay before attempt ``attempt + 1``: the server's Retry-After wins, else jittered exponential."""
+        if retry_after is not None:
+            return min(retry_after, self.max_total)
+        ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        # "Equal jitter": at least half the ceiling, so retries never hammer the API.
+        return ceiling / 2.0 + self.rand() * ceiling / 2.0
+
+
+def parse_retry_after(value, now=None):
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class ApiResponse:
+    def __init__(self, status, headers, data):
+        self.status = status
+        self.headers = headers
+        self.data = data
+
+
+def encode_request(url, params=None, body=None):
+    """``(url, data, headers)`` of a JSON request: the query string sorted, the body as compact JSON bytes.
+
+    The OVHcloud signature covers the exact URL and body bytes, serialised as
+    python-ovh does (sorted query, ``separators=(",", ":")``).
+    """
+    if params:
+        query = urlencode([(k, v) for k, v in sorted(params.items()) if v is not None], doseq=True)
+        if query:
+            url += ("&" if "?" in url else "?") + query
+    data = None
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        data = json.dumps(body, separators=(",", ":")).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    return url, data, headers
+
+
+def json_or_none(response):
+    """The response's JSON body, None when it has none; a body that is not JSON is an error."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise OvhApiError("the API returned a body that is not JSON (HTTP %s)" % response.status_code)
+
+
+def contacted_url(url):
+    """The URL a request went to, for messages: scheme, host, port and path only.
+
+    The query string is left out (it is not ours to print) and so are user
+    information and fragment; a request body is never part of it.
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        host += ":%d" % port
+    return "%s://%s%s" % (parts.scheme, host, parts.path)
+
+
+def tls_verify(validate_certs, ca_path):
+    """What ``requests`` gets as ``verify``: False, True (default trust), or a bundle with ``ca_path`` added."""
+    if not validate_certs:
+        return False
+    if ca_path:
+        return _combined_ca_bundle(ca_path)
+    return True
+
+
+def _combined_ca_bundle(ca_path):
+    """The bundle requests would use (honouring REQUESTS_CA_BUNDLE) plus the user's extra CA, in a temp file."""
+    default_path = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or requests.certs.where()
+    with open(default_path, "rb") as handle:
+        default = handle.read()
+    with open(ca_path, "rb") as handle:
+        extra = handle.read()
+    fd, path = tempfile.mkstemp(prefix="ovhcloud-kms-ca-", suffix=".pem")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(default + b"\n" + extra + b"\n")
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    return path
+
+
+def never_reached_server(exc):
+    """True when a transport error happened before any byte of the request was sent."""
+    if isinstance(exc, (requests_exceptions.ConnectTimeout, requests_exceptions.SSLError)):
+        return True
+    if isinstance(exc, requests_exceptions.ConnectionError):
+        # urllib3 wraps a failed connect() (refused, unreachable, DNS) in
+        # NewConnectionError/NameResolutionError; anything else (reset,
+        # remote disconnect) may have happened after the request was sent.
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        return type(reason).__name__ in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError")
+    return False
+
+
+def transport_reason(exc):
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)
+    return "%s: %s" % (type(reason).__name__, reason)
+
+
+def collect_pages(fetch_page, method="GET", path=None):
+    """Every item of a paginated list.
+
+    ``fetch_page(cursor)`` returns ``(items, next_cursor)`` for a cursor (None for
+    the first page); the last page has no next cursor. A cursor seen twice means
+    the server loops, and is an error rather than an endless run.
+    """
+    items = []
+    cursor = None
+    seen = set()
+    while True:
+        page, cursor = fetch_page(cursor)
+        items.extend(page)
+        if not cursor:
+            return items
+        if cursor in seen:
+            raise OvhApiError("the API returned the same pagination cursor twice", method=method, path=path)
+        seen.add(cursor)
+
+
+class HttpTransport:
+    """Sends requests for one API client: retries, ambiguity rules, TLS, authentication hook.
+
+    ``error_parser(method, path, response)`` turns an error response into an
+    OvhApiError. An ``auth`` strategy passed to :meth:`send` adds the
+    authentication headers of each attempt and, through ``refresh_after(error)``,
+    decides whether a refused request is worth one more try with fresh credentials.
+    """
+
+    def __init__(self, error_parser, verify=True, client_cert=None, timeout=30, retry_policy=None, session=None):
+        if not HAS_REQUESTS:
+            raise OvhApiError("The Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
+        self.error_parser = error_parser
+        # Passed with each request: a session-level setting would lose to REQUESTS_CA_BUNDLE.
+        self.verify = verify
+        self.client_cert = client_cert
+        self.timeout = timeout
+        self.retry = retry_policy or RetryPolicy()
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+
+    def send(self, method, url, path, data=None, headers=None, auth=None, idempotent=None):
+        """Send with retries; return a 2xx ``requests`` response or raise OvhApiError.
+
+        A request that changes something is repeated only when it surely never
+        reached the server (connection refused, TLS failure before sending) or
+        was refused with 429; any other failure of such a request raises
+        OvhAmbiguousRequestError, so the caller re-reads instead of writing twice.
+        """
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        started = self.retry.clock()
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            all_headers = dict(headers or {})
+            if auth is not None:
+                all_headers.update(auth.headers(method, url, data))
+            try:
+                response = self.session.request(method, url, data=data, headers=all_headers, timeout=self.timeout,
+                                                verify=self.verify, **self._cert_argument())
+            except requests_exceptions.RequestException as exc:
+                never_sent = never_reached_server(exc)
+                reason = transport_reason(exc)
+                if isinstance(exc, requests_exceptions.SSLError):
+                    raise OvhApiError("TLS error talking to %s: %s (check validate_certs and ca_path)"
+                                      % (contacted_url(url), reason), method=method, path=path)
+                if (idempotent or never_sent) and self._may_retry(attempt, started, None):
+                    continue
+                if not idempotent and not never_sent:
+                    raise OvhAmbiguousRequestError(
+                        "the request may or may not have been applied (%s); re-read the resource "
+                        "before trying again" % reason, method=method, path=path)
+                raise OvhApiError("cannot reach %s: %s" % (contacted_url(url), reason), method=method, path=path)
+
+            if 200 <= response.status_code < 300:
+                return response
+
+            error = self.error_parser(method, path, response)
+            if auth is not None and not refreshed and auth.refresh_after(error):
+                # A dead token or a drifted clock: the strategy renews it once, then the request goes again.
+                refreshed = True
+                continue
+            if response.status_code in RETRIABLE_STATUSES:
+                # A 429 is refused before processing, so even a POST is safe to repeat.
+                safe = idempotent or response.status_code == 429
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if safe and self._may_retry(attempt, started, retry_after):
+                    continue
+                if not safe:
+                    raise OvhAmbiguousRequestError(
+                        "the server answered HTTP %s: the request may or may not have been applied; "
+                        "re-read the resource before trying again (%s)" % (response.status_code, error.message),
+                        status=response.status_code, error_class=error.error_class,
+                        query_id=error.query_id, method=method, path=path, details=error.details,
+                        error_code=error.error_code)
+            raise error
+
+    def _cert_argument(self):
+        # Only when set, so scripted sessions in tests need not know the argument.
+        return {"cert": self.client_cert} if self.client_cert else {}
+
+    def _may_retry(self, attempt, started, retry_after):
+        """Sleep before another attempt if count and total-time budgets allow it."""
+        if attempt >= self.retry.max_attempts:
+            return False
+        delay = self.retry.backoff_delay(attempt, retry_after)
+        if self.retry.clock() - started + delay > self.retry.max_total:
+            return False
+        self.retry.sleep(delay)
+        return True

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ovhcloud.kms contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Client for a KMS's own REST API (the data plane: ``/api/{okmsId}/...``).
+
+It shares the OVHcloud API client's transport (session, retries, ambiguity
+rules, TLS) and authenticates with an access certificate (mutual TLS) or a
+bearer token. Error bodies are ``{error_code, error_id, errors, request_id}``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+try:
+    from urllib.parse import quote
+except ImportError:  # pragma: no cover
+    from urllib import quote  # type: ignore
+
+from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import (
+    ApiResponse,
+    HttpTransport,
+    collect_pages,
+    encode_request,
+    json_or_none,
+    tls_verify,
+)
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_auth import BearerTokenAuth
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import KmsApiError, OvhConfigurationError
+
+
+def kms_error_from_response(method, path, response):
+    """Build a KmsApiError from a data-plane error answer (one readable line)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error_code = error_id = request_id = None
+    messages = []
+    if isinstance(body, dict):
+        error_code = body.get("error_code")
+        error_id = body.get("error_id")
+        request_id = body.get("request_id")
+        messages = [str(message) for message in body.get("errors") or [] if message]
+    message = "; ".join(messages) or response.reason or "HTTP error"
+    return KmsApiError(message, status=response.status_code, error_code=error_code, error_id=error_id,
+                       query_id=request_id, method=method, path=path)
+
+
+class KmsDataClient:
+    """Client for one KMS's REST API, as one identity (a certificate or a token)."""
+
+    def __init__(self, endpoint, okms_id, client_cert=None, client_key=None, token=None, ca_path=None,
+                 validate_certs=True, timeout=30, retry_policy=None, session=None):
+        if not endpoint or not endpoint.startswith("https://"):
+            raise OvhConfigurationError("the KMS REST endpoint must be an https:// URL, got %r" % (endpoint,))
+        if bool(client_cert) != bool(client_key):
+            raise OvhConfigurationError("client_cert and client_key go together (mutual TLS)")
+        if bool(client_cert) == bool(token):
+            raise OvhConfigurationError("authenticate to the KMS REST API with either client_cert and client_key "
+                                        "(mutual TLS) or token, not both and not neither")
+        self.endpoint = endpoint.rstrip("/")
+        self.okms_id = okms_id
+        self.auth = BearerTokenAuth(token) if token else None
+        self.transport = HttpTransport(kms_error_from_response, verify=tls_verify(validate_certs, ca_path),
+                                       client_cert=(client_cert, client_key) if client_cert else None,
+                                       timeout=timeout, retry_policy=retry_policy, session=session)
+
+    def url(self, path):
+        """The full URL of an API path such as ``/v1/servicekey``."""
+        return "%s/api/%s%s" % (self.endpoint, quote(self.okms_id, safe=""), path)
+
+    def request(self, method, path, body=None, params=None):
+        url, data, headers = encode_request(self.url(path), params, body)
+        response = self.transport.send(method, url, path, data, headers, auth=self.auth)
+        return ApiResponse(response.status_code, response.headers, json_or_none(response))
+
+    def get(self, path, params=None):
+        return self.request("GET", path, params=params).data
+
+    def post(self, path, body=None, params=None):
+        return self.request("POST", path, body=body, params=params).data
+
+    def patch(self, path, body=None):
+        return self.request("PATCH", path, body=body).data
+
+    def delete(self, path):
+        return self.request("DELETE", path).data
+
+    def list_all(self, path, items_field, params=None, page_size=100):
+        """Every item of a list paginated with ``continuation_token`` / ``is_truncated``."""
+
+        def fetch_page(token):
+            query = dict(params or {}, max=page_size)
+            if token:
+                query["continuation-token"] = token
+            answer = self.get(path, params=query) or {}
+            items = answer.get(items_field) or []
+            next_token = answer.get("continuation_token") if answer.get("is_truncated") else None
+            return items, next_token
+
+        return collect_pages(fetch_page, path=path)
