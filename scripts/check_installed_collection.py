@@ -22,14 +22,15 @@ import sys
 import tarfile
 import time
 
+from okms_emulator.testing import running_emulator
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_process import running_emulator  # noqa: E402
 from playbook_run import PlaybookFailed, log_tail, run_playbook  # noqa: E402
 
 HOSTS = ("node1", "node2")
 # Not collection content (galaxy.yml build_ignore): none of it may be shipped.
 EXCLUDED_PREFIXES = ("emulator/", "scripts/", "demo/", "specs/", ".ci/", "tests/output/", "build/", ".venv/", ".git/")
-EXCLUDED_NAMES = ("Makefile", ".gitignore")
+EXCLUDED_NAMES = ("Makefile", ".gitignore", "CONTRIBUTING.md")
 # What users and ansible-builder need from the tarball.
 REQUIRED = ("MANIFEST.json", "FILES.json", "README.md", "meta/runtime.yml", "meta/execution-environment.yml",
             "requirements.txt", "bindep.txt", "extensions/awx/credential_type_ovhcloud_api.yml",

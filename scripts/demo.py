@@ -21,8 +21,9 @@ import shutil
 import sys
 import time
 
+from okms_emulator.testing import running_emulator
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_process import running_emulator  # noqa: E402
 from playbook_run import PlaybookFailed, log_tail, run_playbook  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

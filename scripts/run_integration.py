@@ -27,8 +27,9 @@ import sys
 import threading
 import time
 
+from okms_emulator.testing import running_emulator
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulator_process import running_emulator  # noqa: E402
 from run_step import duration, tail  # noqa: E402
 
 # A worker keeps about half a core busy (ansible-playbook start-up, modules;

@@ -9,6 +9,7 @@ from . import pki
 from .audit import AuditLog
 from .auth import Authenticator, ensure_account
 from .control_v2 import ControlV2
+from .data_plane import DataPlane
 from .kms import purge_deleted_credentials
 from .ordering_v1 import OrderingV1
 from .pagination import Paginator
@@ -70,6 +71,7 @@ class Emulator:
         self.ordering = OrderingV1(self)
         self.ordering.register(self.router)
         ControlV2(self).register(self.router)
+        self.data_plane = DataPlane(self.store)  # its own Router: data-plane paths and error bodies
 
         self.control_server = bind(host, port, ControlHandler, self.control_ctx, self)
         self.data_server = bind(host, data_port, DataHandler, self.data_ctx, self)

@@ -1,4 +1,9 @@
-"""Data-plane (KMS REST API) handlers: /api/{okmsId}/v1/servicekey... and /v1/random.
+"""Data plane (KMS REST API): /api/{okmsId}/v1/servicekey... and /v1/random.
+
+Every request under /api/{okmsId}/ is first authorised by its client
+certificate (mTLS, once, in :meth:`DataPlane.serve`), then dispatched through a
+:class:`~okms_emulator.routing.Router` whose 404/405 use the data-plane error
+body. Adding a path is one ``router.add(...)`` line in ``DataPlane.register``.
 
 Shapes follow okms-rest-api-2.14.yaml. Key records are shared with the v2
 control plane (store.data["okms"][id]["serviceKeys"]); states are stored
@@ -15,19 +20,22 @@ Ciphertexts are real JWE compact strings (RFC 7516):
 
 import base64
 import binascii
+import datetime
 import json
 import os
 import re
 import uuid
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from . import keys
+from . import keys, pki
 from .keys import ServiceKeyError, b64url_decode, b64url_encode
+from .routing import Request, Response, Router
 
 PLAINTEXT_MAX = 4096
 CONTEXT_MAX = 64
@@ -43,6 +51,8 @@ PROCESS_STATES = ("ACTIVE", "DEACTIVATED", "COMPROMISED")
 _MAJOR_REST, _MINOR_SERVICEKEYS = 3, 3
 _CATEGORY = {400: 2, 401: 3, 403: 4, 404: 5, 405: 2, 409: 2, 500: 1}
 
+# Everything under /api/{okmsId}/ needs a client certificate of that KMS, known path or not.
+_KMS_PATH = re.compile(r"^/api/([^/]*)/")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SIGN_ALGS = {
     "ES256": ("EC", "P-256", hashes.SHA256), "ES384": ("EC", "P-384", hashes.SHA384),
@@ -65,65 +75,6 @@ class DataPlaneError(Exception):
 def error_body(status, message, app_code=1):
     code = (_MAJOR_REST << 24) | (_MINOR_SERVICEKEYS << 16) | (_CATEGORY.get(status, 2) << 12) | (app_code & 0xFFF)
     return {"error_code": code, "error_id": str(uuid.uuid4()), "errors": [message], "request_id": str(uuid.uuid4())}
-
-
-def handle(store, okms_id, method, path, query, body, identity):
-    """Serve one data-plane request; return (status, json body or None for 204)."""
-    try:
-        return _route(store, okms_id, method.upper(), path, query or {}, body or b"")
-    except DataPlaneError as exc:
-        return exc.status, error_body(exc.status, exc.message, exc.app_code)
-    except ServiceKeyError as exc:
-        # Same validation as v2; the data plane reports the message, not the v2 class.
-        return exc.status, error_body(exc.status, exc.message)
-
-
-# --- routing ------------------------------------------------------------------
-
-_ACTIONS = {
-    "encrypt": lambda s, o, k, q, b: _encrypt(s, o, k, b),
-    "decrypt": lambda s, o, k, q, b: _decrypt(s, o, k, b),
-    "datakey": lambda s, o, k, q, b: _datakey(s, o, k, b),
-    "datakey/decrypt": lambda s, o, k, q, b: _datakey_decrypt(s, o, k, b),
-    "sign": lambda s, o, k, q, b: _sign(s, o, k, q, b),
-    "verify": lambda s, o, k, q, b: _verify(s, o, k, b),
-    "activate": lambda s, o, k, q, b: _set_state(s, o, k, {"state": "ACTIVE"}),
-    "deactivate": lambda s, o, k, q, b: _deactivate(s, o, k, b),
-}
-
-
-def _route(store, okms_id, method, path, query, body):
-    parts = path.rstrip("/").split("/") if path.rstrip("/") else []
-    if parts[:1] != [""] or len(parts) < 3 or parts[1] != "v1":
-        raise DataPlaneError(404, f"no such path: {path}")
-    resource, rest = parts[2], parts[3:]
-    if resource == "random" and not rest:
-        _allow(method, "GET")
-        return _random(query)
-    if resource != "servicekey":
-        raise DataPlaneError(404, f"no such path: {path}")
-    if not rest:
-        if method == "POST":
-            return _create(store, okms_id, query, body)
-        _allow(method, "GET")
-        return _list(store, okms_id, query)
-    key_id, action = rest[0], "/".join(rest[1:])
-    if not action:
-        if method == "GET":
-            return _get(store, okms_id, key_id, query)
-        if method == "PATCH":
-            return _patch(store, okms_id, key_id, body)
-        _allow(method, "DELETE")
-        return _delete(store, okms_id, key_id)
-    if action not in _ACTIONS:
-        raise DataPlaneError(404, f"no such path: {path}")
-    _allow(method, "POST")
-    return _ACTIONS[action](store, okms_id, key_id, query, body)
-
-
-def _allow(method, expected):
-    if method != expected:
-        raise DataPlaneError(405, f"method {method} is not allowed here (use {expected})")
 
 
 # --- request helpers ----------------------------------------------------------
@@ -241,102 +192,6 @@ def _with_jwk(query):
     return fmt == "jwk"
 
 
-# --- key management -----------------------------------------------------------
-
-def _create(store, okms_id, query, body):
-    with_jwk = _with_jwk(query)
-    data = _json(body, _CREATE_FIELDS)
-    level = data.get("protectionLevel")
-    if level not in (None, "SOFTWARE"):
-        raise DataPlaneError(400, f"protectionLevel {level!r} is not available: this emulator models SOFTWARE only")
-    key_id = data.get("id")
-    if key_id is not None and (not isinstance(key_id, str) or not _UUID_RE.match(key_id)):
-        raise DataPlaneError(400, "field 'id' must be a UUID")
-    fields = keys.build_service_key({k: v for k, v in data.items() if k in (
-        "name", "context", "type", "size", "curve", "operations", "keys")}, allow_combined_oct_operations=True)
-    with store.lock:
-        service_keys = _kms(store, okms_id).setdefault("serviceKeys", {})
-        key_id = (key_id or str(uuid.uuid4())).lower()
-        if key_id in service_keys:
-            raise DataPlaneError(400, f"a service key with id {key_id} already exists")
-        stamp = keys.now_rfc3339()
-        record = {"id": key_id, **fields, "state": "ACTIVE", "deactivationReason": None,
-                  "createdAt": stamp, "activatedAt": stamp}
-        service_keys[key_id] = record
-        store.save()
-        return 201, key_response(record, with_jwk)
-
-
-def _list(store, okms_id, query):
-    state = _one(query, "state") or "all"
-    if state not in KEY_STATES:
-        raise DataPlaneError(400, f"query parameter 'state' must be one of {', '.join(KEY_STATES)}")
-    size = _int_param(query, "max", LIST_MAX_DEFAULT, LIST_MAX_MIN, LIST_MAX_MAX)
-    token = _one(query, "continuation-token")
-    after = None
-    if token:
-        try:
-            after = tuple(json.loads(b64url_decode(token)))
-            if len(after) != 2 or not all(isinstance(x, str) for x in after):
-                raise ValueError
-        except ValueError:
-            raise DataPlaneError(400, "query parameter 'continuation-token' is not a valid token") from None
-    with store.lock:
-        records = sorted(_kms(store, okms_id).get("serviceKeys", {}).values(),
-                         key=lambda r: (r.get("createdAt") or "", r["id"]))
-        if state != "all":
-            records = [r for r in records if r.get("state", "ACTIVE").lower() == state]
-        if after is not None:
-            records = [r for r in records if ((r.get("createdAt") or ""), r["id"]) > after]
-        page, truncated = records[:size], len(records) > size
-        next_token = ""
-        if truncated:
-            last = page[-1]
-            next_token = b64url_encode(json.dumps([last.get("createdAt") or "", last["id"]]).encode())
-        return 200, {"objects_list": [key_response(r) for r in page],
-                     "continuation_token": next_token, "is_truncated": truncated}
-
-
-def _get(store, okms_id, key_id, query):
-    with_jwk = _with_jwk(query)
-    with store.lock:
-        return 200, key_response(_key(store, okms_id, key_id), with_jwk)
-
-
-def _patch(store, okms_id, key_id, body):
-    data = _json(body, {"name", "extractable"}, required=("name",))
-    keys.validate_name(data["name"])
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        record["name"] = data["name"]
-        store.save()
-        return 200, key_response(record)
-
-
-def _set_state(store, okms_id, key_id, update):
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        keys.apply_service_key_update(record, update)
-        store.save()
-    return 204, None
-
-
-def _deactivate(store, okms_id, key_id, body):
-    data = _json(body, {"reason"}, required=("reason",))
-    if data["reason"] not in REVOCATION_REASONS:
-        raise DataPlaneError(400, f"field 'reason' must be one of {', '.join(REVOCATION_REASONS)}")
-    return _set_state(store, okms_id, key_id, {"state": "DEACTIVATED", "deactivationReason": data["reason"].upper()})
-
-
-def _delete(store, okms_id, key_id):
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        keys.check_deletable(record)
-        del _kms(store, okms_id)["serviceKeys"][record["id"]]
-        store.save()
-    return 204, None
-
-
 # --- JWE ----------------------------------------------------------------------
 
 def _enc_for(record):
@@ -386,31 +241,8 @@ def _oct_key(record, operation, states=("ACTIVE",)):
     return keys.secret_bytes(record)
 
 
-# --- encrypt / decrypt / data keys ---------------------------------------------
 
-def _encrypt(store, okms_id, key_id, body):
-    data = _json(body, {"plaintext", "context"}, required=("plaintext",))
-    plaintext = _b64(data["plaintext"], "plaintext", PLAINTEXT_MAX)
-    context = _context(data)
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        secret = _oct_key(record, "encrypt")
-        header = {"alg": "dir", "enc": _enc_for(record), "kid": record["id"]}
-        return 200, {"ciphertext": _jwe_seal(header, secret, plaintext, context)}
-
-
-def _decrypt(store, okms_id, key_id, body):
-    data = _json(body, {"ciphertext", "context"}, required=("ciphertext",))
-    context = _context(data)
-    protected, header, encrypted_key, iv, ct, tag = _jwe_parse(data["ciphertext"], "ciphertext")
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        secret = _oct_key(record, "decrypt", PROCESS_STATES)
-        if header.get("alg") != "dir" or header.get("enc") != _enc_for(record) or encrypted_key:
-            raise DataPlaneError(400, "ciphertext was not produced by the encrypt operation of this key")
-        plaintext = _jwe_open(record, protected, header, secret, iv, ct, tag, context, "ciphertext")
-        return 200, {"plaintext": _b64out(plaintext)}
-
+# --- data keys and signatures: helpers ---------------------------------------
 
 def _datakey_op(record, kind, states=("ACTIVE",)):
     # Unconfirmed which operation gates data keys: either the wrap or the encrypt pair is accepted.
@@ -418,43 +250,6 @@ def _datakey_op(record, kind, states=("ACTIVE",)):
     op = next((o for o in ops if o in record["operations"]), ops[0])
     return _oct_key(record, op, states)
 
-
-def _datakey(store, okms_id, key_id, body):
-    data = _json(body, {"size", "name"}, required=("size",))
-    size = data["size"]
-    if isinstance(size, bool) or size not in DATAKEY_SIZES:
-        raise DataPlaneError(400, f"field 'size' must be one of {', '.join(map(str, DATAKEY_SIZES))} (bits)")
-    name = data.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 32):
-        raise DataPlaneError(400, "field 'name' must be a string of at most 32 characters")
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        secret = _datakey_op(record, "wrap")
-        datakey, cek = os.urandom(size // 8), AESGCM.generate_key(256)
-        header = {"alg": f"A{record['size']}KW", "enc": "A256GCM", "kid": record["id"]}
-        token = _jwe_seal(header, cek, datakey, encrypted_key=aes_key_wrap(secret, cek))
-        return 201, {"key": token, "plaintext": _b64out(datakey)}
-
-
-def _datakey_decrypt(store, okms_id, key_id, body):
-    data = _json(body, {"key"}, required=("key",))
-    protected, header, encrypted_key, iv, ct, tag = _jwe_parse(data["key"], "key")
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        secret = _datakey_op(record, "unwrap", PROCESS_STATES)
-        if header.get("alg") != f"A{record['size']}KW" or header.get("enc") != "A256GCM" or not encrypted_key:
-            raise DataPlaneError(400, "key is not a data key produced by this service key")
-        if header.get("kid") != record["id"]:
-            raise DataPlaneError(400, f"key was not produced with service key {record['id']}")
-        try:
-            cek = aes_key_unwrap(secret, encrypted_key)
-        except (InvalidUnwrap, ValueError):
-            raise DataPlaneError(400, "data key could not be unwrapped with this service key") from None
-        plaintext = _jwe_open(record, protected, header, cek, iv, ct, tag, None, "key")
-        return 200, {"plaintext": _b64out(plaintext)}
-
-
-# --- sign / verify ------------------------------------------------------------
 
 def _signing_setup(record, data):
     alg = data.get("alg")
@@ -487,50 +282,304 @@ def _signing_setup(record, data):
     return kty, message, hash_arg, scheme
 
 
-def _sign(store, okms_id, key_id, query, body):
-    fmt = _one(query, "format")
-    if fmt not in (None, "raw"):
-        raise DataPlaneError(400, f"signature format {fmt!r} is not supported by this emulator (only raw)")
-    data = _json(body, {"message", "alg", "isdigest"}, required=("message", "alg"))
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        _usable(record, "sign")
-        kty, message, hash_arg, scheme = _signing_setup(record, data)
-        key = keys.private_key(record)
-    if kty == "EC":
-        r, s = utils.decode_dss_signature(key.sign(message, scheme))
-        length = keys.CURVES[record["curve"]][2]
-        signature = r.to_bytes(length, "big") + s.to_bytes(length, "big")
-    else:
-        signature = key.sign(message, scheme, hash_arg)
-    return 200, {"signature": _b64out(signature)}
+# --- the plane ----------------------------------------------------------------
+
+def _not_found(method, path):
+    return DataPlaneError(404, f"no such path: {path}")
 
 
-def _verify(store, okms_id, key_id, body):
-    data = _json(body, {"message", "signature", "alg", "isdigest"}, required=("message", "signature", "alg"))
-    with store.lock:
-        record = _key(store, okms_id, key_id)
-        _usable(record, "verify", PROCESS_STATES)
-        kty, message, hash_arg, scheme = _signing_setup(record, data)
-        public = keys.private_key(record).public_key()
-    signature = _b64(data["signature"], "signature")
-    try:
+def _method_not_allowed(method, path, allowed):
+    return DataPlaneError(405, f"method {method} is not allowed here (use {' or '.join(allowed)})")
+
+
+class DataPlane:
+    """The KMS REST API of every KMS in the store."""
+
+    def __init__(self, store):
+        self.store = store
+        self.router = Router(not_found=_not_found, method_not_allowed=_method_not_allowed)
+        self.register(self.router)
+
+    def register(self, router):
+        keys_path = "/api/{okmsId}/v1/servicekey"
+        key_path = keys_path + "/{keyId}"
+        router.add("GET", keys_path, self.list_keys)
+        router.add("POST", keys_path, self.create_key)
+        router.add("GET", key_path, self.get_key)
+        router.add("PATCH", key_path, self.rename_key)
+        router.add("DELETE", key_path, self.delete_key)
+        router.add("POST", key_path + "/activate", self.activate_key)
+        router.add("POST", key_path + "/deactivate", self.deactivate_key)
+        router.add("POST", key_path + "/encrypt", self.encrypt)
+        router.add("POST", key_path + "/decrypt", self.decrypt)
+        router.add("POST", key_path + "/datakey", self.datakey)
+        router.add("POST", key_path + "/datakey/decrypt", self.datakey_decrypt)
+        router.add("POST", key_path + "/sign", self.sign)
+        router.add("POST", key_path + "/verify", self.verify)
+        router.add("GET", "/api/{okmsId}/v1/random", self.random)
+
+    # --- dispatch ---------------------------------------------------------------
+
+    def serve(self, req, peer_certificate):
+        """Authorise ``req`` by the client certificate (DER or None), then dispatch it.
+
+        Sets ``req.identity`` when the certificate is accepted.
+        """
+        try:
+            found = _KMS_PATH.match(req.path)
+            if found is None:
+                raise DataPlaneError(404, f"no such path: {req.path}")
+            req.identity = self.authorise(found.group(1), peer_certificate)
+        except DataPlaneError as exc:
+            return _error_response(exc.status, exc.message, exc.app_code)
+        return self.dispatch(req)
+
+    def dispatch(self, req):
+        """Route an authorised request; every error becomes a data-plane error response."""
+        try:
+            # A trailing slash is tolerated: /v1/servicekey/ lists the keys.
+            handler, params, _ = self.router.match(req.method.upper(), req.path.rstrip("/") or "/")
+            return handler(req, **params)
+        except DataPlaneError as exc:
+            return _error_response(exc.status, exc.message, exc.app_code)
+        except ServiceKeyError as exc:
+            # Same validation as v2; the data plane reports the message, not the v2 class.
+            return _error_response(exc.status, exc.message)
+
+    def authorise(self, okms_id, der):
+        """mTLS checks beyond the handshake; return the caller's identity or raise 401/403."""
+        if not der:
+            raise DataPlaneError(401, "a client certificate is required")
+        cert = x509.load_der_x509_certificate(der)
+        cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+        if not cns or cns[0].value != okms_id:
+            raise DataPlaneError(403, f"certificate is not valid for domain {okms_id}")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
+            raise DataPlaneError(401, "certificate expired or not yet valid")
+        credential_id = str(uuid.UUID(int=cert.serial_number)) if cert.serial_number < 2 ** 128 else None
+        with self.store.lock:
+            record = self.store.data["okms"].get(okms_id)
+            if record is None:
+                raise DataPlaneError(401, "unknown domain")
+            if not any(pki.issued_by(cert, record[name]["certificatePEM"]) for name in ("ca", "rsaCa")):
+                raise DataPlaneError(401, "certificate not issued by this domain's CA")
+            if credential_id is None or credential_id in record["revokedCredentials"] \
+                    or credential_id not in record["credentials"]:
+                raise DataPlaneError(401, "certificate revoked")
+        return f"certificate:{credential_id}"
+
+    # --- key management ---------------------------------------------------------
+
+    def create_key(self, req, okmsId):
+        with_jwk = _with_jwk(req.query)
+        data = _json(req.body, _CREATE_FIELDS)
+        level = data.get("protectionLevel")
+        if level not in (None, "SOFTWARE"):
+            raise DataPlaneError(400, f"protectionLevel {level!r} is not available: "
+                                      "this emulator models SOFTWARE only")
+        key_id = data.get("id")
+        if key_id is not None and (not isinstance(key_id, str) or not _UUID_RE.match(key_id)):
+            raise DataPlaneError(400, "field 'id' must be a UUID")
+        fields = keys.build_service_key({k: v for k, v in data.items() if k in (
+            "name", "context", "type", "size", "curve", "operations", "keys")}, allow_combined_oct_operations=True)
+        with self.store.lock:
+            service_keys = _kms(self.store, okmsId).setdefault("serviceKeys", {})
+            key_id = (key_id or str(uuid.uuid4())).lower()
+            if key_id in service_keys:
+                raise DataPlaneError(400, f"a service key with id {key_id} already exists")
+            stamp = keys.now_rfc3339()
+            record = {"id": key_id, **fields, "state": "ACTIVE", "deactivationReason": None,
+                      "createdAt": stamp, "activatedAt": stamp}
+            service_keys[key_id] = record
+            self.store.save()
+            return Response(201, key_response(record, with_jwk))
+
+    def list_keys(self, req, okmsId):
+        state = _one(req.query, "state") or "all"
+        if state not in KEY_STATES:
+            raise DataPlaneError(400, f"query parameter 'state' must be one of {', '.join(KEY_STATES)}")
+        size = _int_param(req.query, "max", LIST_MAX_DEFAULT, LIST_MAX_MIN, LIST_MAX_MAX)
+        token = _one(req.query, "continuation-token")
+        after = None
+        if token:
+            try:
+                after = tuple(json.loads(b64url_decode(token)))
+                if len(after) != 2 or not all(isinstance(x, str) for x in after):
+                    raise ValueError
+            except ValueError:
+                raise DataPlaneError(400, "query parameter 'continuation-token' is not a valid token") from None
+        with self.store.lock:
+            records = sorted(_kms(self.store, okmsId).get("serviceKeys", {}).values(),
+                             key=lambda r: (r.get("createdAt") or "", r["id"]))
+            if state != "all":
+                records = [r for r in records if r.get("state", "ACTIVE").lower() == state]
+            if after is not None:
+                records = [r for r in records if ((r.get("createdAt") or ""), r["id"]) > after]
+            page, truncated = records[:size], len(records) > size
+            next_token = ""
+            if truncated:
+                last = page[-1]
+                next_token = b64url_encode(json.dumps([last.get("createdAt") or "", last["id"]]).encode())
+            return Response(200, {"objects_list": [key_response(r) for r in page],
+                                  "continuation_token": next_token, "is_truncated": truncated})
+
+    def get_key(self, req, okmsId, keyId):
+        with_jwk = _with_jwk(req.query)
+        with self.store.lock:
+            return Response(200, key_response(_key(self.store, okmsId, keyId), with_jwk))
+
+    def rename_key(self, req, okmsId, keyId):
+        data = _json(req.body, {"name", "extractable"}, required=("name",))
+        keys.validate_name(data["name"])
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            record["name"] = data["name"]
+            self.store.save()
+            return Response(200, key_response(record))
+
+    def activate_key(self, req, okmsId, keyId):
+        return self._set_state(okmsId, keyId, {"state": "ACTIVE"})
+
+    def deactivate_key(self, req, okmsId, keyId):
+        data = _json(req.body, {"reason"}, required=("reason",))
+        if data["reason"] not in REVOCATION_REASONS:
+            raise DataPlaneError(400, f"field 'reason' must be one of {', '.join(REVOCATION_REASONS)}")
+        return self._set_state(okmsId, keyId,
+                               {"state": "DEACTIVATED", "deactivationReason": data["reason"].upper()})
+
+    def _set_state(self, okms_id, key_id, update):
+        with self.store.lock:
+            record = _key(self.store, okms_id, key_id)
+            keys.apply_service_key_update(record, update)
+            self.store.save()
+        return Response(204, None)
+
+    def delete_key(self, req, okmsId, keyId):
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            keys.check_deletable(record)
+            del _kms(self.store, okmsId)["serviceKeys"][record["id"]]
+            self.store.save()
+        return Response(204, None)
+
+    # --- encrypt / decrypt / data keys -----------------------------------------
+
+    def encrypt(self, req, okmsId, keyId):
+        data = _json(req.body, {"plaintext", "context"}, required=("plaintext",))
+        plaintext = _b64(data["plaintext"], "plaintext", PLAINTEXT_MAX)
+        context = _context(data)
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            secret = _oct_key(record, "encrypt")
+            header = {"alg": "dir", "enc": _enc_for(record), "kid": record["id"]}
+            return Response(200, {"ciphertext": _jwe_seal(header, secret, plaintext, context)})
+
+    def decrypt(self, req, okmsId, keyId):
+        data = _json(req.body, {"ciphertext", "context"}, required=("ciphertext",))
+        context = _context(data)
+        protected, header, encrypted_key, iv, ct, tag = _jwe_parse(data["ciphertext"], "ciphertext")
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            secret = _oct_key(record, "decrypt", PROCESS_STATES)
+            if header.get("alg") != "dir" or header.get("enc") != _enc_for(record) or encrypted_key:
+                raise DataPlaneError(400, "ciphertext was not produced by the encrypt operation of this key")
+            plaintext = _jwe_open(record, protected, header, secret, iv, ct, tag, context, "ciphertext")
+            return Response(200, {"plaintext": _b64out(plaintext)})
+
+    def datakey(self, req, okmsId, keyId):
+        data = _json(req.body, {"size", "name"}, required=("size",))
+        size = data["size"]
+        if isinstance(size, bool) or size not in DATAKEY_SIZES:
+            raise DataPlaneError(400, f"field 'size' must be one of {', '.join(map(str, DATAKEY_SIZES))} (bits)")
+        name = data.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 32):
+            raise DataPlaneError(400, "field 'name' must be a string of at most 32 characters")
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            secret = _datakey_op(record, "wrap")
+            datakey, cek = os.urandom(size // 8), AESGCM.generate_key(256)
+            header = {"alg": f"A{record['size']}KW", "enc": "A256GCM", "kid": record["id"]}
+            token = _jwe_seal(header, cek, datakey, encrypted_key=aes_key_wrap(secret, cek))
+            return Response(201, {"key": token, "plaintext": _b64out(datakey)})
+
+    def datakey_decrypt(self, req, okmsId, keyId):
+        data = _json(req.body, {"key"}, required=("key",))
+        protected, header, encrypted_key, iv, ct, tag = _jwe_parse(data["key"], "key")
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            secret = _datakey_op(record, "unwrap", PROCESS_STATES)
+            if header.get("alg") != f"A{record['size']}KW" or header.get("enc") != "A256GCM" or not encrypted_key:
+                raise DataPlaneError(400, "key is not a data key produced by this service key")
+            if header.get("kid") != record["id"]:
+                raise DataPlaneError(400, f"key was not produced with service key {record['id']}")
+            try:
+                cek = aes_key_unwrap(secret, encrypted_key)
+            except (InvalidUnwrap, ValueError):
+                raise DataPlaneError(400, "data key could not be unwrapped with this service key") from None
+            plaintext = _jwe_open(record, protected, header, cek, iv, ct, tag, None, "key")
+            return Response(200, {"plaintext": _b64out(plaintext)})
+
+    # --- sign / verify ----------------------------------------------------------
+
+    def sign(self, req, okmsId, keyId):
+        fmt = _one(req.query, "format")
+        if fmt not in (None, "raw"):
+            raise DataPlaneError(400, f"signature format {fmt!r} is not supported by this emulator (only raw)")
+        data = _json(req.body, {"message", "alg", "isdigest"}, required=("message", "alg"))
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            _usable(record, "sign")
+            kty, message, hash_arg, scheme = _signing_setup(record, data)
+            key = keys.private_key(record)
         if kty == "EC":
+            r, s = utils.decode_dss_signature(key.sign(message, scheme))
             length = keys.CURVES[record["curve"]][2]
-            if len(signature) != 2 * length:
-                return 200, {"result": False}
-            der = utils.encode_dss_signature(int.from_bytes(signature[:length], "big"),
-                                             int.from_bytes(signature[length:], "big"))
-            public.verify(der, message, scheme)
+            signature = r.to_bytes(length, "big") + s.to_bytes(length, "big")
         else:
-            public.verify(signature, message, scheme, hash_arg)
-    except (InvalidSignature, ValueError):
-        return 200, {"result": False}
-    return 200, {"result": True}
+            signature = key.sign(message, scheme, hash_arg)
+        return Response(200, {"signature": _b64out(signature)})
+
+    def verify(self, req, okmsId, keyId):
+        data = _json(req.body, {"message", "signature", "alg", "isdigest"},
+                     required=("message", "signature", "alg"))
+        with self.store.lock:
+            record = _key(self.store, okmsId, keyId)
+            _usable(record, "verify", PROCESS_STATES)
+            kty, message, hash_arg, scheme = _signing_setup(record, data)
+            public = keys.private_key(record).public_key()
+        signature = _b64(data["signature"], "signature")
+        try:
+            if kty == "EC":
+                length = keys.CURVES[record["curve"]][2]
+                if len(signature) != 2 * length:
+                    return Response(200, {"result": False})
+                der = utils.encode_dss_signature(int.from_bytes(signature[:length], "big"),
+                                                 int.from_bytes(signature[length:], "big"))
+                public.verify(der, message, scheme)
+            else:
+                public.verify(signature, message, scheme, hash_arg)
+        except (InvalidSignature, ValueError):
+            return Response(200, {"result": False})
+        return Response(200, {"result": True})
+
+    # --- random -----------------------------------------------------------------
+
+    def random(self, req, okmsId):
+        length = _int_param(req.query, "length", 1, 1, RANDOM_MAX)
+        return Response(200, {"bytes": _b64out(os.urandom(length))})
 
 
-# --- random -------------------------------------------------------------------
+def _error_response(status, message, app_code=1):
+    return Response(status, error_body(status, message, app_code))
 
-def _random(query):
-    length = _int_param(query, "length", 1, 1, RANDOM_MAX)
-    return 200, {"bytes": _b64out(os.urandom(length))}
+
+def handle(store, okms_id, method, path, query, body, identity):
+    """Dispatch one already-authorised request for ``/api/{okms_id}`` + ``path``.
+
+    Returns (status, json body or None for 204). The unit tests drive the
+    handlers this way, without TLS.
+    """
+    req = Request(method, f"/api/{okms_id}{path}", query or {}, {}, body or b"", identity=identity)
+    response = DataPlane(store).dispatch(req)
+    return response.status, response.body

@@ -1,4 +1,4 @@
-"""Minimal request/route plumbing shared by the control-plane handlers."""
+"""Minimal request/route plumbing shared by both planes' handlers."""
 
 import json
 import re
@@ -43,26 +43,45 @@ class Response:
     content_type: str = "application/json; charset=utf-8"
 
 
+def _control_not_found(method, path):
+    return ApiError(404, "Client::NotFound", "Got an invalid (or empty) URL")
+
+
+def _control_method_not_allowed(method, path, allowed):
+    return ApiError(405, "Client::MethodNotAllowed", f"Method {method} not allowed on {path}")
+
+
 class Router:
-    """Ordered (method, pattern) table; ``{name}`` captures one path segment."""
+    """Ordered (method, pattern) table; ``{name}`` captures one path segment.
 
-    def __init__(self):
+    Each plane renders its own routing errors: ``not_found(method, path)`` and
+    ``method_not_allowed(method, path, allowed_methods)`` return the exception
+    to raise (the control plane's ``Client::NotFound``/``Client::MethodNotAllowed``
+    by default).
+    """
+
+    def __init__(self, not_found=_control_not_found, method_not_allowed=_control_method_not_allowed):
         self._routes = []
+        self._not_found = not_found
+        self._method_not_allowed = method_not_allowed
 
-    def add(self, method, pattern, handler, auth=True):
+    def add(self, methods, pattern, handler, auth=True):
+        """Route ``methods`` (one name or several) on ``pattern`` to ``handler(req, **captures)``."""
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
-        self._routes.append((method, regex, handler, auth))
+        for method in (methods,) if isinstance(methods, str) else methods:
+            self._routes.append((method, regex, handler, auth))
 
     def match(self, method, path):
-        """Return (handler, params, needs_auth) or raise 404/405."""
-        allowed = False
+        """Return (handler, params, needs_auth) or raise the plane's 404/405."""
+        allowed = []
         for route_method, regex, handler, auth in self._routes:
             found = regex.match(path)
             if not found:
                 continue
             if route_method == method:
                 return handler, found.groupdict(), auth
-            allowed = True
+            if route_method not in allowed:
+                allowed.append(route_method)
         if allowed:
-            raise ApiError(405, "Client::MethodNotAllowed", f"Method {method} not allowed on {path}")
-        raise ApiError(404, "Client::NotFound", "Got an invalid (or empty) URL")
+            raise self._method_not_allowed(method, path, allowed)
+        raise self._not_found(method, path)

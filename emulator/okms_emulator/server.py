@@ -4,7 +4,6 @@ Handshakes run in the per-connection thread (``do_handshake_on_connect=False``)
 so one slow or failing client never blocks the accept loop.
 """
 
-import datetime
 import json
 import socket
 import ssl
@@ -13,9 +12,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from cryptography import x509
-
-from . import data_plane, pki
+from . import data_plane
 from .errors import ApiError
 from .routing import Request, Response
 
@@ -115,60 +112,23 @@ class ControlHandler(_BaseHandler):
 
 
 class DataHandler(_BaseHandler):
-    def _error(self, status, message):
-        return status, data_plane.error_body(status, message)
-
-    def _authorise(self, okms_id):
-        """mTLS checks beyond the handshake; returns identity or (status, body)."""
-        emu = self.server.emu
-        der = self.connection.getpeercert(binary_form=True)
-        if not der:
-            return None, self._error(401, "a client certificate is required")
-        cert = x509.load_der_x509_certificate(der)
-        cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
-        if not cns or cns[0].value != okms_id:
-            return None, self._error(403, f"certificate is not valid for domain {okms_id}")
-        now = datetime.datetime.now(datetime.timezone.utc)
-        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
-            return None, self._error(401, "certificate expired or not yet valid")
-        credential_id = str(uuid.UUID(int=cert.serial_number)) if cert.serial_number < 2 ** 128 else None
-        with emu.store.lock:
-            record = emu.store.data["okms"].get(okms_id)
-            if record is None:
-                return None, self._error(401, "unknown domain")
-            if not any(pki.issued_by(cert, record[name]["certificatePEM"]) for name in ("ca", "rsaCa")):
-                return None, self._error(401, "certificate not issued by this domain's CA")
-            if credential_id is None or credential_id in record["revokedCredentials"] \
-                    or credential_id not in record["credentials"]:
-                return None, self._error(401, "certificate revoked")
-        return f"certificate:{credential_id}", None
-
     def dispatch(self):
         emu = self.server.emu
         parsed = urllib.parse.urlsplit(self.path)
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         body = self._read_body()
-        identity = None
+        full_url = f"https://{self.headers.get('Host', '')}{self.path}"
+        req = Request(self.command, path, query, self.headers, body, full_url)
         try:
             emu.tick()
-            parts = path.split("/", 3)  # "", "api", okmsId, rest
-            if len(parts) < 4 or parts[1] != "api":
-                status, payload = self._error(404, f"no such path: {path}")
-            else:
-                okms_id = parts[2]
-                identity, failure = self._authorise(okms_id)
-                if failure:
-                    status, payload = failure
-                else:
-                    status, payload = data_plane.handle(
-                        emu.store, okms_id, self.command, "/" + parts[3], query, body, identity)
-        except Exception as exc:  # noqa: BLE001
+            response = emu.data_plane.serve(req, self.connection.getpeercert(binary_form=True))
+        except Exception as exc:  # noqa: BLE001 - report, never crash the server
             traceback.print_exc()
-            status, payload = self._error(500, f"internal error: {exc}")
-        raw = None if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        self._send(status, raw, {})
-        emu.audit.write("data", identity, self.command, path, parsed.query, status)
+            response = Response(500, data_plane.error_body(500, f"internal error: {exc}"))
+        raw = None if response.body is None else json.dumps(response.body, separators=(",", ":")).encode()
+        self._send(response.status, raw, response.headers)
+        emu.audit.write("data", req.identity, self.command, path, parsed.query, response.status)
 
 
 def control_context(cert_file, key_file):

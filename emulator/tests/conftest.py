@@ -1,12 +1,8 @@
-"""Fixtures: the emulator as a real subprocess, python-ovh clients pointed at it,
+"""Fixtures: the emulator as a real subprocess (okms_emulator.testing), python-ovh clients pointed at it,
 and a spec-checking wrapper for every /v2/okms call the tests make."""
 
-import json
 import os
 import re
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -14,43 +10,13 @@ import urllib.parse
 import ovh
 import pytest
 
+from okms_emulator.testing import running_emulator
 from ovh_spec import Spec
 
 EMULATOR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 FAST = ["--credential-ready-delay", "0.4", "--credential-delete-delay", "0.3",
         "--order-delivery-delay", "0.4"]
-
-
-class EmulatorProcess:
-    def __init__(self, state_dir, extra_args=()):
-        self.state_dir = state_dir
-        self.args = [sys.executable, "-m", "okms_emulator", "serve", "--state-dir", state_dir, *extra_args]
-        self.proc = None
-        self.conn = None
-
-    def start(self, timeout=20):
-        path = os.path.join(self.state_dir, "connection.json")
-        env = dict(os.environ, PYTHONPATH=EMULATOR_DIR)
-        self.proc = subprocess.Popen(self.args, cwd=EMULATOR_DIR, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("emulator exited: " + self.proc.stderr.read().decode())
-            if os.path.exists(path):
-                with open(path, encoding="utf-8") as handle:
-                    self.conn = json.load(handle)
-                if self.conn["pid"] == self.proc.pid:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError("emulator did not start")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            return self.proc.wait(timeout=15)
-        return self.proc.returncode if self.proc else None
 
 
 _BUNDLE = os.path.join(tempfile.mkdtemp(prefix="okms-ca-"), "bundle.pem")
@@ -130,15 +96,14 @@ class Api:
 
 @pytest.fixture(scope="session")
 def emulator():
-    with tempfile.TemporaryDirectory(prefix="okms-emu-") as state_dir:
-        emu = EmulatorProcess(state_dir, FAST).start()
-        yield emu
-        assert emu.stop() == 0
+    """The session's emulator: its connection settings (it must exit cleanly, status 0, at the end)."""
+    with running_emulator(extra_args=FAST) as connection:
+        yield connection
 
 
 @pytest.fixture(scope="session")
 def conn(emulator):
-    return emulator.conn
+    return emulator
 
 
 @pytest.fixture(scope="session")

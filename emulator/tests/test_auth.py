@@ -7,7 +7,9 @@ import pytest
 import requests
 from ovh.exceptions import BadParametersError, InvalidCredential, InvalidKey, OAuth2FailureError
 
-from conftest import EmulatorProcess, FAST, Api, app_client, oauth_client
+from okms_emulator.testing import running_emulator
+
+from conftest import FAST, Api, app_client, oauth_client
 
 
 def test_auth_time_is_a_bare_integer(conn):
@@ -94,9 +96,7 @@ def test_bad_oauth2_client(conn):
 
 
 def test_bearer_token_expires(tmp_path):
-    emu = EmulatorProcess(str(tmp_path), [*FAST, "--token-lifetime", "1"]).start()
-    try:
-        conn = emu.conn
+    with running_emulator(str(tmp_path), [*FAST, "--token-lifetime", "1"]) as conn:
         token = requests.post(conn["token_url"], data={
             "grant_type": "client_credentials", "client_id": conn["client_id"],
             "client_secret": conn["client_secret"], "scope": "all"}, verify=conn["ca_path"]).json()
@@ -110,8 +110,6 @@ def test_bearer_token_expires(tmp_path):
         assert expired.json()["class"] == "Client::Unauthorized"
         # python-ovh renews transparently
         assert oauth_client(conn).get("/v2/okms/resource") == []
-    finally:
-        assert emu.stop() == 0
 
 
 def test_consumer_key_request(conn):

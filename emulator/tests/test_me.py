@@ -8,7 +8,9 @@ import pytest
 import requests
 from ovh.exceptions import BadParametersError, InvalidCredential
 
-from conftest import EMULATOR_DIR, FAST, Api, EmulatorProcess, app_client, oauth_client
+from okms_emulator.testing import running_emulator
+
+from conftest import EMULATOR_DIR, FAST, Api, app_client, oauth_client
 
 # Fields of the real answer (nichandle.Nichandle) that clients read.
 NICHANDLE_FIELDS = {
@@ -63,9 +65,8 @@ def test_order_prices_follow_the_cart_subsidiary(api):
 
 
 def test_subsidiary_flag_makes_a_canadian_account(tmp_path):
-    emu = EmulatorProcess(str(tmp_path), [*FAST, "--subsidiary", "CA"]).start()
-    try:
-        api = Api(app_client(emu.conn))
+    with running_emulator(str(tmp_path), [*FAST, "--subsidiary", "CA"]) as conn:
+        api = Api(app_client(conn))
         me = api.get("/me")
         assert me["ovhSubsidiary"] == "CA"
         assert me["country"] == "CA"
@@ -76,8 +77,6 @@ def test_subsidiary_flag_makes_a_canadian_account(tmp_path):
         order = checkout(api, "CA", region="ca-east-bhs")
         assert order["prices"]["withTax"]["currencyCode"] == "CAD"
         assert api.get(f"/me/order/{order['orderId']}")["priceWithTax"]["currencyCode"] == "CAD"
-    finally:
-        assert emu.stop() == 0
 
 
 def test_unknown_subsidiary_is_refused_at_start(tmp_path):

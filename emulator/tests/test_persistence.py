@@ -2,26 +2,25 @@
 
 import requests
 
-from conftest import FAST, URN, Api, EmulatorProcess, app_client, order_kms, wait_ready
+from okms_emulator.testing import running_emulator
+
+from conftest import FAST, URN, Api, app_client, order_kms, wait_ready
 
 
 def test_restart_keeps_everything(tmp_path):
-    emu = EmulatorProcess(str(tmp_path), FAST).start()
-    conn1 = emu.conn
-    api = Api(app_client(conn1))
-    okms_id = order_kms(api)
-    key = api.post(f"/v2/okms/resource/{okms_id}/serviceKey", name="persist", type="EC", curve="P-256",
-                   operations=["sign", "verify"])
-    cred = api.post(f"/v2/okms/resource/{okms_id}/credential", name="p", identityURNs=[URN])
-    ready = wait_ready(api, okms_id, cred["id"])
-    (tmp_path / "c.pem").write_text(ready["certificatePEM"])
-    (tmp_path / "c.key").write_text(cred["privateKeyPEM"])
-    assert emu.stop() == 0
+    with running_emulator(str(tmp_path), FAST) as conn1:
+        api = Api(app_client(conn1))
+        okms_id = order_kms(api)
+        key = api.post(f"/v2/okms/resource/{okms_id}/serviceKey", name="persist", type="EC", curve="P-256",
+                       operations=["sign", "verify"])
+        cred = api.post(f"/v2/okms/resource/{okms_id}/credential", name="p", identityURNs=[URN])
+        ready = wait_ready(api, okms_id, cred["id"])
+        (tmp_path / "c.pem").write_text(ready["certificatePEM"])
+        (tmp_path / "c.key").write_text(cred["privateKeyPEM"])
+    # running_emulator raises unless the emulator exited with status 0
     assert not (tmp_path / "connection.json").exists()
 
-    emu2 = EmulatorProcess(str(tmp_path), FAST).start()
-    try:
-        conn2 = emu2.conn
+    with running_emulator(str(tmp_path), FAST, fresh=False) as conn2:
         for field in ("application_key", "application_secret", "consumer_key", "client_id", "client_secret"):
             assert conn2[field] == conn1[field]
         assert open(conn2["ca_path"]).read() == open(conn1["ca_path"]).read()
@@ -32,5 +31,3 @@ def test_restart_keeps_everything(tmp_path):
         response = requests.get(f"{conn2['data_endpoint']}/api/{okms_id}/v1/servicekey",
                                 cert=(str(tmp_path / "c.pem"), str(tmp_path / "c.key")), verify=conn2["ca_path"])
         assert response.status_code == 200
-    finally:
-        assert emu2.stop() == 0
