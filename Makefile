@@ -27,12 +27,13 @@ STARTED := $(shell date +%s)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_ROOT)
 
-.PHONY: help venv tools collection-tree lint sanity units emulator-tests integration installed-collection test demo clean \
+.PHONY: help venv tools collection-tree lint sanity units emulator-tests check integration installed-collection test demo clean \
 	_venv _tools _collection-tree _lint _sanity _units _emulator-tests _integration _installed-collection
 
 help:
 	@echo "make demo               start the local OKMS emulator and bootstrap three local hosts with the collection"
 	@echo "make test               everything CI runs: units, emulator-tests, lint, integration, installed-collection, sanity"
+	@echo "make check              the quick loop while coding: units and emulator-tests (no lint, no integration)"
 	@echo "make units              unit tests of plugins/ (pytest)"
 	@echo "make emulator-tests     the emulator's own tests (python-ovh against it, conformance to specs/)"
 	@echo "make lint               ansible-lint (production profile), antsibull-docs, changelog fragments"
@@ -105,6 +106,10 @@ emulator-tests: venv
 
 _emulator-tests:
 	cd emulator && $(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+# The quick loop while coding (well under a minute): no lint, no sanity, no integration.
+check: units emulator-tests
+	@echo "check passed in $$(( $$(date +%s) - $(STARTED) )) s"
 
 # One log per target in $(LOGS)/integration/; see scripts/run_integration.py.
 integration: venv collection-tree

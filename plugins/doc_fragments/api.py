@@ -82,3 +82,54 @@ notes:
 requirements:
   - requests
 """
+
+    # Lookup (and other controller) plugins: ``extends_documentation_fragment: [ovhcloud.kms.api,
+    # ovhcloud.kms.api.plugins]``. Adds where else Ansible reads each option: the OVH_* variables the
+    # modules read, and the role's okms_api_* variables, so that a play configuring the role
+    # configures the lookups too.
+    PLUGINS = r"""
+options:
+  endpoint:
+    env:
+      - name: OVH_ENDPOINT
+    vars:
+      - name: okms_api_endpoint
+  application_key:
+    env:
+      - name: OVH_APPLICATION_KEY
+    vars:
+      - name: okms_api_application_key
+  application_secret:
+    env:
+      - name: OVH_APPLICATION_SECRET
+    vars:
+      - name: okms_api_application_secret
+  consumer_key:
+    env:
+      - name: OVH_CONSUMER_KEY
+    vars:
+      - name: okms_api_consumer_key
+  client_id:
+    env:
+      - name: OVH_CLIENT_ID
+    vars:
+      - name: okms_api_client_id
+  client_secret:
+    env:
+      - name: OVH_CLIENT_SECRET
+    vars:
+      - name: okms_api_client_secret
+  validate_certs:
+    vars:
+      - name: okms_api_validate_certs
+  ca_path:
+    vars:
+      - name: okms_api_ca_path
+  timeout:
+    vars:
+      - name: okms_api_timeout
+notes:
+  - Each connection option is taken from the lookup's own option, else the C(okms_api_*) variable
+    (those of the P(ovhcloud.kms.okms#role) role), else the E(OVH_*) environment variable, else the
+    INI files. An empty C(okms_api_*) variable counts as unset, as in the role.
+"""

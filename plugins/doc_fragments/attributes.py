@@ -9,8 +9,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Descriptions of the attributes every module of the collection declares;
-    # each module states its own level of support.
+    # Descriptions of the attributes every module declares. Modules add the
+    # variants below and then state only what differs for them.
     DOCUMENTATION = r"""
 attributes:
   check_mode:
@@ -23,6 +23,11 @@ attributes:
   idempotent:
     description:
       - Run again with the same options, it reports no change and sends no mutating request.
+"""
+
+    # A module that talks to the OVHcloud API: member of the okms action group, no target platform.
+    API = r"""
+attributes:
   action_group:
     description:
       - Part of the C(ovhcloud.kms.okms) action group, so C(module_defaults) can set the connection
@@ -34,4 +39,32 @@ attributes:
     description: Target OS/families that can be operated against.
     support: N/A
     platforms: all
+"""
+
+    # A module that runs on the managed host and does not talk to the OVHcloud API.
+    HOST = r"""
+attributes:
+  action_group:
+    description:
+      - Not part of the C(ovhcloud.kms.okms) action group, since it does not talk to the OVHcloud API.
+    support: N/A
+    membership: []
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+"""
+
+    # An _info module: it only reads.
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: N/A
+    details: The module only reads.
+  idempotent:
+    support: full
+    details: The module only reads.
 """

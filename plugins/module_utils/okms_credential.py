@@ -16,23 +16,19 @@ __metaclass__ = type
 import datetime
 import re
 import time
-import traceback
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
+from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import (
+    NameOID,
+    UnsupportedAlgorithm,
+    ec,
+    hashes,
+    rsa,
+    serialization,
+    x509,
+)
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_polling import PollTimeout, poll_until
-
-try:
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
 
 CERTIFICATE_TYPES = ("ECDSA", "RSA")
 STATUSES = ("CREATING", "READY", "EXPIRED", "DELETING", "ERROR")
@@ -153,6 +149,14 @@ def key_certificate_type(public_key):
     raise CredentialOptionError("only RSA and EC keys are supported, got %s" % type(public_key).__name__)
 
 
+def private_key_type(private_key):
+    """ECDSA or RSA for a private key the KMS accepts, else None (another kind, curve or a weak size)."""
+    try:
+        return key_certificate_type(private_key.public_key())
+    except CredentialOptionError:
+        return None
+
+
 def load_csr(pem):
     """A parsed, self-signature-checked CSR; raises CredentialOptionError when it cannot be used."""
     try:
@@ -262,6 +266,14 @@ def credential_to_result(credential):
     if result["certificate_pem"] is None and credential.get("certificatePEM"):
         result["certificate_pem"] = credential["certificatePEM"]
     return result
+
+
+def credential_to_diff(credential):
+    """What the diff shows of a credential: no certificate body, never a key."""
+    return dict(id=credential.get("id"), name=credential.get("name"), status=credential.get("status"),
+                identity_urns=sorted(credential.get("identityURNs") or []),
+                description=credential.get("description"), certificate_type=credential.get("certificateType"),
+                expired_at=credential.get("expiredAt"))
 
 
 def expires_within(credential, days, now):

@@ -6,7 +6,8 @@
 
 Shared by ``okms_service_key`` and ``okms_service_key_info``. Everything here is
 pure (no API call, no module object) so the rules can be unit-tested and a bad
-request fails before anything is sent.
+request fails before anything is sent; the API calls are in
+``okms_service_key_api``.
 
 Error messages name options and JWK members, never the value of a secret
 member (``k``, ``d``, ``p``, ``q``, ``dp``, ``dq``, ``qi``).
@@ -19,19 +20,16 @@ __metaclass__ = type
 import base64
 import binascii
 import re
-import traceback
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-try:
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import (
+    HAS_CRYPTOGRAPHY,
+    UnsupportedAlgorithm,
+    ec,
+    rsa,
+    serialization,
+)
 
 KEY_TYPES = ("oct", "RSA", "EC")
 OPERATIONS = ("encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey")
@@ -52,7 +50,6 @@ NAME_MAX_LENGTH = 32
 # The data-plane API's limit; the v2 API has a ContextMaxExceeded error but publishes no figure.
 CONTEXT_MAX_LENGTH = 64
 
-KEY_STATES = ("PRE_ACTIVE", "ACTIVE", "DEACTIVATED", "COMPROMISED", "DESTROYED", "DESTROYED_COMPROMISED")
 DESTROYED_STATES = ("DESTROYED", "DESTROYED_COMPROMISED")
 DEACTIVATION_REASONS = ("UNSPECIFIED", "KEY_COMPROMISE", "CA_COMPROMISE", "AFFILIATION_CHANGED",
                         "SUPERSEDED", "CESSATION_OF_OPERATION", "PRIVILEGE_WITHDRAWN")
@@ -71,8 +68,8 @@ JWK_ALGS = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
 RAW_OCT_KEY_LENGTHS = (16, 24, 32)
 BASE64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
-# Metadata shown in diffs: never key material.
-METADATA_FIELDS = ("id", "name", "type", "size", "curve", "operations", "state")
+# What diffs show of a key: its metadata, never key material.
+DIFF_FIELDS = ("id", "name", "type", "size", "curve", "operations", "state")
 
 
 class ServiceKeyValidationError(Exception):
@@ -259,16 +256,16 @@ def _format(value):
 
 # --- returned shape ------------------------------------------------------------------
 
-def service_key_from_api(api_key):
-    """The API's key in snake_case; IAM tag names (``ovh:type``) are kept as they are."""
+def service_key_to_result(api_key):
+    """The key as both modules return it: the API's key in snake_case, IAM tag names (``ovh:type``) kept."""
     return camel_dict_to_snake_dict(api_key, ignore_list=["tags"])
 
 
-def key_metadata(service_key):
+def service_key_to_diff(api_key):
     """What diffs show: the key's metadata, never its material (an EC key's size is None, as the API says)."""
-    if not service_key:
+    if not api_key:
         return {}
-    metadata = dict((field, service_key.get(field)) for field in METADATA_FIELDS)
+    metadata = dict((field, api_key.get(field)) for field in DIFF_FIELDS)
     metadata["operations"] = list(metadata["operations"] or [])
     return metadata
 

@@ -43,7 +43,6 @@ CONFIG_FILES = ("/etc/ovh.conf", "~/.ovh.conf", "./ovh.conf")
 CREDENTIAL_FIELDS = ("application_key", "application_secret", "consumer_key", "client_id", "client_secret")
 APPLICATION_KEY_FIELDS = ("application_key", "application_secret", "consumer_key")
 OAUTH2_FIELDS = ("client_id", "client_secret")
-SECRET_FIELDS = ("application_secret", "consumer_key", "client_secret")
 
 
 def env_name(field):
@@ -116,21 +115,25 @@ def _config_get(parser, section, option):
     return None
 
 
-def resolve_config(options, environ=None, config_files=CONFIG_FILES):
+def resolve_config(options, environ=None, config_files=None, option_label="module option"):
     """Resolve endpoint and credentials.
 
-    ``options`` maps option names to module values (None when unset).
-    Raises OvhConfigurationError naming every place that was searched when
-    the result is unusable. Error messages name fields and sources, never values.
+    ``options`` maps option names to the caller's values (None when unset);
+    ``option_label`` says in messages where those came from ("module option",
+    "lookup option or okms_api_* variable"). Raises OvhConfigurationError
+    naming every place that was searched when the result is unusable. Error
+    messages name fields and sources, never values.
     """
     environ = os.environ if environ is None else environ
+    # Read at call time, so that tests (and a caller) can point it elsewhere.
+    config_files = CONFIG_FILES if config_files is None else config_files
     parser, _read = _read_config_files(config_files)
     files_text = "files %s" % ", ".join(config_files)
 
     sources = {}
     endpoint = options.get("endpoint")
     if endpoint:
-        sources["endpoint"] = "module option endpoint"
+        sources["endpoint"] = "%s endpoint" % option_label
     elif environ.get("OVH_ENDPOINT"):
         endpoint = environ["OVH_ENDPOINT"]
         sources["endpoint"] = "environment variable OVH_ENDPOINT"
@@ -140,9 +143,9 @@ def resolve_config(options, environ=None, config_files=CONFIG_FILES):
             sources["endpoint"] = "[default] endpoint in %s" % files_text
     if not endpoint:
         raise OvhConfigurationError(
-            "No OVHcloud API endpoint configured. Looked in: module option endpoint, "
+            "No OVHcloud API endpoint configured. Looked in: %s endpoint, "
             "environment variable OVH_ENDPOINT, [default] endpoint in %s. "
-            "Set one of ovh-eu, ovh-ca, ovh-us or a full URL." % files_text)
+            "Set one of ovh-eu, ovh-ca, ovh-us or a full URL." % (option_label, files_text))
     endpoint_name, base_url = resolve_endpoint(endpoint)
     # INI sections are named after the endpoint as the user wrote it.
     section = endpoint
@@ -151,7 +154,7 @@ def resolve_config(options, environ=None, config_files=CONFIG_FILES):
     for field in CREDENTIAL_FIELDS:
         value = options.get(field)
         if value:
-            sources[field] = "module option %s" % field
+            sources[field] = "%s %s" % (option_label, field)
         elif environ.get(env_name(field)):
             value = environ[env_name(field)]
             sources[field] = "environment variable %s" % env_name(field)
@@ -162,11 +165,11 @@ def resolve_config(options, environ=None, config_files=CONFIG_FILES):
         values[field] = value or None
 
     config = ResolvedConfig(endpoint_name, base_url, values, sources)
-    _check_credentials(config, files_text, section)
+    _check_credentials(config, files_text, section, option_label)
     return config
 
 
-def _check_credentials(config, files_text, section):
+def _check_credentials(config, files_text, section, option_label):
     values = config.values
     has_ak = [f for f in APPLICATION_KEY_FIELDS if values.get(f)]
     has_oauth2 = [f for f in OAUTH2_FIELDS if values.get(f)]
@@ -178,7 +181,7 @@ def _check_credentials(config, files_text, section):
                ", ".join(config.describe(f) for f in has_oauth2)))
     if not has_ak and not has_oauth2:
         places = ", ".join(
-            "module option %s / environment variable %s" % (f, env_name(f)) for f in CREDENTIAL_FIELDS)
+            "%s %s / environment variable %s" % (option_label, f, env_name(f)) for f in CREDENTIAL_FIELDS)
         raise OvhConfigurationError(
             "No OVHcloud API credentials found. Looked in: %s; and section [%s] of %s. "
             "Configure either application_key, application_secret and consumer_key, "
@@ -187,8 +190,8 @@ def _check_credentials(config, files_text, section):
     missing = [f for f in wanted if not values.get(f)]
     if missing:
         raise OvhConfigurationError(
-            "Incomplete %s credentials: %s set, but %s missing (looked in module options, "
+            "Incomplete %s credentials: %s set, but %s missing (looked in %ss, "
             "environment variables %s, and section [%s] of %s)."
             % ("application-key" if has_ak else "OAuth2",
                ", ".join(config.describe(f) for f in (has_ak or has_oauth2)),
-               ", ".join(missing), ", ".join(env_name(f) for f in missing), section, files_text))
+               ", ".join(missing), option_label, ", ".join(env_name(f) for f in missing), section, files_text))

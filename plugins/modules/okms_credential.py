@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
+  - ovhcloud.kms.attributes.api
 attributes:
   check_mode:
     support: full
@@ -39,11 +40,6 @@ attributes:
       - The diff shows the credential's identities, type and expiry, and the files by fingerprint only.
   idempotent:
     support: full
-  action_group:
-    support: full
-  platform:
-    support: N/A
-    platforms: all
 options:
   okms_id:
     description:
@@ -245,7 +241,8 @@ EXAMPLES = r"""
 RETURN = r"""
 credential:
   description:
-    - The credential after the run; V(null) with O(state=absent), or in check mode when one would be created.
+    - The credential after the run; an empty dictionary (V({})) with O(state=absent), or in check mode when a
+      new one would be issued.
     - Never contains the private key.
   returned: success
   type: dict
@@ -316,21 +313,20 @@ kept_replaced_credential_ids:
   sample: []
 """
 
+
 import datetime
 import math
 
-from ansible.module_utils.basic import missing_required_lib
-
+from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import require_cryptography
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential import (
     CERTIFICATE_TYPES,
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
     CredentialOptionError,
     CredentialWaitError,
     PrivateKeyFileError,
     WantedCredential,
     build_csr,
     certificate_matches_public_key,
+    credential_to_diff,
     credential_to_result,
     effective_renew_before,
     generate_private_key,
@@ -340,6 +336,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential impor
     load_private_key,
     parse_api_datetime,
     private_key_pem,
+    private_key_type,
     replacement_reasons,
     select_current,
     utc_now,
@@ -347,18 +344,15 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential impor
     validate_identity_urns,
     validate_name,
     validate_validity,
-    wait_until_ready,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential_api import CredentialApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import (
     ensure_file,
     read_file,
     remove_file,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
-    OvhAmbiguousRequestError,
-    OvhApiError,
-)
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_reconciler import ABSENT, Reconciler, TaskError
 
 ARGUMENT_SPEC = dict(
     okms_id=dict(type="str", required=True),
@@ -387,36 +381,53 @@ ARGUMENT_SPEC = dict(
     remove_files=dict(type="bool", default=False),
 )
 
-KEY_SOURCES_WITH_FILE = ("local", "ovh")
 
-
-def summarize(credential):
-    """What the diff shows of a credential: no certificate body, never a key."""
-    if credential is None:
-        return None
-    return dict(id=credential.get("id"), name=credential.get("name"), status=credential.get("status"),
-                identity_urns=sorted(credential.get("identityURNs") or []),
-                description=credential.get("description"), certificate_type=credential.get("certificateType"),
-                expired_at=credential.get("expiredAt"))
-
-
-class CredentialTask:
-    """The validated options of a present task; raises CredentialOptionError before any API call."""
+class CredentialRequest:
+    """The task's options, checked before any API call (a bad one raises TaskError)."""
 
     def __init__(self, params):
-        self.params = params
+        self.okms_id = params["okms_id"]
+        self.name = params["name"]
+        self.state = params["state"]
         self.source = params["private_key_source"]
-        validate_name(params["name"])
-        validate_description(params["description"])
-        validate_validity(params["validity"])
-        self.renew_before = effective_renew_before(params["validity"], params["renew_before"])
-        self.identity_urns = validate_identity_urns(params["identity_urns"])
-        if params["wait_timeout"] <= 0:
-            raise CredentialOptionError("wait_timeout must be a positive number of seconds")
+        self.description = params["description"]
+        self.validity = params["validity"]
+        self.private_key_path = params["private_key_path"]
+        self.certificate_path = params["certificate_path"]
+        self.ca_certificate_path = params["ca_certificate_path"]
+        self.private_key_mode = params["private_key_mode"]
+        self.certificate_mode = params["certificate_mode"]
+        self.owner = params["owner"]
+        self.group = params["group"]
+        self.revoke_replaced = params["revoke_replaced"]
+        self.wait = params["wait"]
+        self.wait_timeout = params["wait_timeout"]
+        self.remove_files = params["remove_files"]
         self.csr = None
         self.csr_pem = None
+        self.identity_urns = None
+        self.wanted = None
+        try:
+            validate_name(self.name)
+            if self.state == "present":
+                self._check_present(params)
+        except CredentialOptionError as exc:
+            raise TaskError("%s (nothing was sent to the API)" % exc)
+
+    @property
+    def key_file_label(self):
+        """How replacement reasons and warnings name the key the certificate must carry."""
+        return "the CSR" if self.source == "csr" else "the key in %s" % self.private_key_path
+
+    def _check_present(self, params):
+        validate_description(self.description)
+        validate_validity(self.validity)
+        renew_before = effective_renew_before(self.validity, params["renew_before"])
+        self.identity_urns = validate_identity_urns(params["identity_urns"])
+        if self.wait_timeout <= 0:
+            raise CredentialOptionError("wait_timeout must be a positive number of seconds")
         if self.source == "csr":
-            self._load_csr()
+            self._load_csr(params)
             certificate_type = key_certificate_type(self.csr.public_key())
             if params["certificate_type"] == "RSA":
                 raise CredentialOptionError(
@@ -425,121 +436,258 @@ class CredentialTask:
             if params["certificate_type"] and params["certificate_type"] != certificate_type:
                 raise CredentialOptionError("certificate_type is %s but the CSR holds an %s key"
                                             % (params["certificate_type"], certificate_type))
-            if params["private_key_path"]:
+            if self.private_key_path:
                 raise CredentialOptionError("private_key_path is not used with private_key_source=csr: the "
                                             "module never sees the key of a CSR")
         else:
             certificate_type = params["certificate_type"] or "ECDSA"
             if params["csr"] or params["csr_path"]:
                 raise CredentialOptionError("csr and csr_path need private_key_source=csr")
-            if not params["private_key_path"]:
+            if not self.private_key_path:
                 raise CredentialOptionError(
                     "private_key_source=%s needs private_key_path: %s" % (
                         self.source, "the key generated here must be kept somewhere" if self.source == "local"
                         else "OVHcloud returns the generated key only once, and without a path it would be lost"))
-        self.wanted = WantedCredential(self.identity_urns, params["description"], certificate_type,
-                                       self.renew_before)
+        self.wanted = WantedCredential(self.identity_urns, self.description, certificate_type, renew_before)
 
-    def _load_csr(self):
-        if self.params["csr"]:
-            self.csr_pem = self.params["csr"]
-        elif self.params["csr_path"]:
-            content = read_file(self.params["csr_path"])
+    def _load_csr(self, params):
+        if params["csr"]:
+            self.csr_pem = params["csr"]
+        elif params["csr_path"]:
+            content = read_file(params["csr_path"])
             if content is None:
-                raise CredentialOptionError("csr_path %s does not exist" % self.params["csr_path"])
+                raise CredentialOptionError("csr_path %s does not exist" % params["csr_path"])
             self.csr_pem = content.decode("utf-8", "replace")
         else:
             raise CredentialOptionError("private_key_source=csr needs csr or csr_path")
         self.csr = load_csr(self.csr_pem)
 
 
-class CredentialReconciler:
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.okms_id = self.params["okms_id"]
-        self.name = self.params["name"]
-        self.collection_path = "/v2/okms/resource/%s/credential" % self.okms_id
-        self.changed = False
-        self.warnings = []
+class CredentialPlan:
+    """What a present run found and decided, before it changes anything."""
+
+    def __init__(self, current, older, reasons, key_pem, known_ids):
+        # The credential in use (the newest of the name), or None.
+        self.current = current
+        # Older credentials of the same name: replaced by a past rotation, still there.
+        self.older = older
+        # Why a new credential is needed; empty when the current one is kept.
+        self.reasons = reasons
+        # The content of private_key_path (local and ovh sources), None when missing.
+        self.key_pem = key_pem
+        # The ids listed before creating: a credential a lost creation made is the one not among them.
+        self.known_ids = known_ids
+
+    @property
+    def keep(self):
+        return not self.reasons
+
+    @property
+    def replaced(self):
+        """Every credential of the name that a new one replaces."""
+        return ([self.current] if self.current is not None else []) + self.older
+
+
+class CredentialReconciler(Reconciler):
+    """Lists the credentials of the name once, then plans (keep or issue) and applies the plan."""
+
+    to_diff = staticmethod(credential_to_diff)
+
+    def __init__(self, module, request=None):
+        super(CredentialReconciler, self).__init__(module, request)
+        self._api = None
         self.revoked_ids = []
         self.kept_replaced_ids = []
         self.files_before = {}
         self.files_after = {}
         # The credentials of this name as first listed, for the diff.
-        self.before_credentials = None
+        self.before_credentials = []
 
-    # -- API ------------------------------------------------------------------------------
+    @property
+    def api(self):
+        if self._api is None:
+            self._api = CredentialApi(self.client, self.request.okms_id)
+        return self._api
 
-    def list_named(self):
-        try:
-            credentials = self.module.client.get_all(self.collection_path)
-        except OvhApiError as exc:
-            self.module.fail_api_error(exc, msg_prefix="cannot list the credentials of KMS %s" % self.okms_id)
-        named = [c for c in credentials if c.get("name") == self.name]
-        if self.before_credentials is None:
-            self.before_credentials = [summarize(c) for c in named if c.get("status") != "DELETING"]
-        return named
+    def reconcile(self):
+        if self.request is None:
+            self.request = CredentialRequest(self.params)
+        named = self.api.list_named(self.request.name)
+        self.before_credentials = [self.to_diff(c) for c in named if c.get("status") != "DELETING"]
+        if self.request.state == "absent":
+            return self.absent(named)
+        return self.apply_plan(self.plan(named))
 
-    def get(self, credential_id):
-        try:
-            return self.module.client.get("%s/%s" % (self.collection_path, credential_id))
-        except OvhApiError as exc:
-            self.module.fail_api_error(exc, msg_prefix="cannot read credential %s" % credential_id)
+    # -- present: plan -------------------------------------------------------------------
+
+    def plan(self, named):
+        """Keep the current credential, or issue a new one and why; reads only (and waits for a CREATING one)."""
+        request = self.request
+        current, older = select_current(named)
+        if current is not None and current.get("status") == "CREATING" and request.wait:
+            current = self.wait_ready(current)
+
+        key_pem, expected_public_key, key_problem = None, None, None
+        if request.source == "csr":
+            expected_public_key = request.csr.public_key()
+        else:
+            key_pem, key = self.read_private_key()
+            if key is None:
+                key_problem = "its private key is not in %s" % request.private_key_path
+            elif private_key_type(key) == request.wanted.certificate_type:
+                expected_public_key = key.public_key()
+
+        if current is None:
+            reasons = ["none exists"]
+        else:
+            reasons = replacement_reasons(current, request.wanted, expected_public_key, utc_now(),
+                                          request.key_file_label)
+            if key_problem:
+                reasons.append(key_problem)
+            key_mismatch = expected_public_key is not None and current.get("certificatePEM") and \
+                not certificate_matches_public_key(current["certificatePEM"], expected_public_key)
+            if (key_problem or key_mismatch) and request.source != "csr":
+                self.warn("credential %s (%s) is replaced because its private key is lost: %s" % (
+                    current["id"], request.name,
+                    key_problem or "the key in %s does not match its certificate" % request.private_key_path))
+        return CredentialPlan(current, older, reasons, key_pem, set(c["id"] for c in named))
+
+    # -- present: apply ------------------------------------------------------------------
+
+    def apply_plan(self, plan):
+        """Keep and deploy the current credential, or issue, deploy and wait for a new one; then retire the old."""
+        if plan.keep:
+            credential = plan.current
+            self.warn_if_validity_differs(credential)
+            if plan.key_pem is not None:
+                # Same content: only converges the file's mode and owner.
+                self.write_file(self.request.private_key_path, plan.key_pem, self.request.private_key_mode)
+            self.write_certificate_files(credential)
+            self.handle_replaced(plan.older)
+            return self.result(credential)
+
+        issued = self.apply(self.issue, plan)
+        if issued is None:
+            # Check mode: the files a real run would write, with content not known yet.
+            request = self.request
+            for path in (request.private_key_path if request.source != "csr" else None,
+                         request.certificate_path if request.wait else None,
+                         request.ca_certificate_path if request.wait else None):
+                if path:
+                    self.plan_new_file(path)
+            self.handle_replaced(plan.replaced)
+            return self.result(None, plan)
+
+        credential, new_key = issued
+        if self.request.wait:
+            credential = self.wait_ready(credential)
+            if credential.get("status") != "READY":
+                raise TaskError("new credential %s is %s instead of READY"
+                                % (credential.get("id"), credential.get("status")), **self.result(credential, plan))
+            if new_key is not None and not certificate_matches_public_key(credential["certificatePEM"],
+                                                                          new_key.public_key()):
+                raise TaskError("the certificate of new credential %s does not carry the key sent in the CSR"
+                                % credential["id"], **self.result(credential, plan))
+            self.write_certificate_files(credential)
+        self.handle_replaced(plan.replaced)
+        return self.result(credential, plan)
+
+    def issue(self, plan):
+        """Create the new credential and write its private key; returns (credential, key generated here or None)."""
+        request = self.request
+        body = dict(name=request.name, identityURNs=request.identity_urns, validity=request.validity)
+        if request.description:
+            body["description"] = request.description
+        new_key = None
+        if request.source == "local":
+            new_key = generate_private_key(request.wanted.certificate_type)
+            body["csr"] = build_csr(new_key, request.name)
+        elif request.source == "csr":
+            body["csr"] = request.csr_pem
+        else:
+            body["certificateType"] = request.wanted.certificate_type
+        created = self.api.create(body, plan.known_ids)
+        generated = created.pop("privateKeyPEM", None)
+
+        # The key is written before waiting, so that it is kept even when waiting fails.
+        if new_key is not None:
+            self.write_private_key(private_key_pem(new_key))
+        elif request.source == "ovh":
+            if not generated:
+                raise TaskError("the API returned no private key for credential %s" % created.get("id"))
+            self.write_private_key(generated.encode("ascii"))
+        return created, new_key
 
     def wait_ready(self, credential):
+        """The credential once READY, or as it ended up (ERROR, EXPIRED, DELETING) for the caller to judge."""
         try:
-            return wait_until_ready(lambda: self.get(credential["id"]), self.params["wait_timeout"])
+            return self.api.wait_until_ready(credential["id"], self.request.wait_timeout)
         except CredentialWaitError as exc:
             if exc.credential is not None and exc.credential.get("status") not in ("CREATING", "READY"):
-                # ERROR/EXPIRED/DELETING: let the caller decide (an existing one is replaced).
                 return exc.credential
-            self.module.fail_json(msg="%s (name %s)" % (exc, self.name), **self.result(exc.credential))
+            raise TaskError("%s (name %s)" % (exc, self.request.name), **self.result(exc.credential))
 
-    def create(self, body, known_ids):
-        """POST once; after an ambiguous failure, adopt the credential it made rather than make another."""
+    def warn_if_validity_differs(self, credential):
+        """A kept credential whose lifetime is not ``validity``: say when the new validity applies."""
+        request = self.request
         try:
-            return self.module.client.post(self.collection_path, body)
-        except OvhAmbiguousRequestError as exc:
-            new = [c for c in self.list_named() if c["id"] not in known_ids]
-            if len(new) == 1 and self.params["private_key_source"] != "ovh":
-                return new[0]
-            if len(new) == 1:
-                self.module.fail_json(
-                    msg="credential %s was created but the response carrying its private key was lost (%s); the "
-                        "next run replaces it" % (new[0]["id"], exc), api_error=exc.to_result())
-            self.module.fail_api_error(exc, msg_prefix="creating credential %s" % self.name)
-        except OvhApiError as exc:
-            self.module.fail_api_error(exc, msg_prefix="cannot create credential %s" % self.name)
+            created = parse_api_datetime(credential["createdAt"])
+            expires = parse_api_datetime(credential["expiredAt"])
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return
+        day = datetime.timedelta(days=1)
+        issued_days = int(round((expires - created) / day))
+        if issued_days == request.validity:
+            return
+        renew_before = request.wanted.renew_before
+        renewal = expires - renew_before * day
+        days_left = int(math.ceil((expires - utc_now()) / day))
+        if days_left < request.validity:
+            sooner = "to renew it now, run once with renew_before: %d" % days_left
+        else:
+            sooner = "to replace it sooner, revoke it (state: absent) and run this task again"
+        self.warn(
+            "validity is %d days but credential %s (%s) was issued for %d days: a credential cannot be changed, so "
+            "validity applies from its next renewal, on %s (renew_before: %d, counted back from its expiry on %s); %s"
+            % (request.validity, credential["id"], request.name, issued_days, renewal.strftime("%Y-%m-%d %H:%M UTC"),
+               renew_before, credential["expiredAt"], sooner))
+
+    def handle_replaced(self, replaced):
+        for credential in replaced:
+            if credential.get("status") == "DELETING":
+                continue
+            if self.request.revoke_replaced:
+                self.revoke(credential)
+            else:
+                self.kept_replaced_ids.append(credential["id"])
 
     def revoke(self, credential):
-        self.changed = True
         self.revoked_ids.append(credential["id"])
-        if self.module.check_mode:
-            return
-        path = "%s/%s" % (self.collection_path, credential["id"])
-        try:
-            self.module.client.delete(path)
-        except OvhApiError as exc:
-            # Already gone or already being deleted (maybe by our own ambiguous attempt) is what we wanted.
-            if exc.status == 404 or (exc.status == 400 and "StatusInvalid" in (exc.error_class or "")):
-                return
-            if isinstance(exc, OvhAmbiguousRequestError):
-                try:
-                    if self.module.client.get(path).get("status") == "DELETING":
-                        return
-                except OvhApiError as again:
-                    if again.status == 404:
-                        return
-            self.module.fail_api_error(exc, msg_prefix="cannot revoke credential %s" % credential["id"])
+        self.apply(self.api.revoke, credential)
 
-    # -- files ------------------------------------------------------------------------------
+    # -- absent --------------------------------------------------------------------------
 
-    def write(self, path, content, mode):
-        outcome = ensure_file(self.module, path, content, mode, self.params["owner"], self.params["group"])
-        self.files_before[path] = outcome.before
-        self.files_after[path] = outcome.after
+    def absent(self, named):
+        request = self.request
+        for credential in named:
+            if credential.get("status") != "DELETING":
+                self.revoke(credential)
+        if request.remove_files:
+            for path in (request.private_key_path, request.certificate_path, request.ca_certificate_path):
+                if path:
+                    outcome = remove_file(self.module, path)
+                    self.record_file(outcome)
+        return self.result(None)
+
+    # -- files ---------------------------------------------------------------------------
+
+    def record_file(self, outcome):
+        self.files_before[outcome.path] = outcome.before
+        self.files_after[outcome.path] = outcome.after
         self.changed = self.changed or outcome.changed
+
+    def write_file(self, path, content, mode):
+        self.record_file(ensure_file(self.module, path, content, mode, self.request.owner, self.request.group))
 
     def plan_new_file(self, path):
         """Check mode: a file that a real run would write with content not known yet."""
@@ -549,30 +697,27 @@ class CredentialReconciler:
         self.files_after[path] = {"path": path, "state": "file", "fingerprint": "(known after the run)"}
 
     def write_certificate_files(self, credential):
+        request = self.request
         certificate_pem = credential.get("certificatePEM")
         if not certificate_pem:
             return
-        if self.params["certificate_path"]:
-            self.write(self.params["certificate_path"], certificate_pem, self.params["certificate_mode"])
-        if self.params["ca_certificate_path"]:
-            try:
-                kms = self.module.client.get("/v2/okms/resource/%s" % self.okms_id, params={"publicCA": "true"})
-            except OvhApiError as exc:
-                self.module.fail_api_error(exc, msg_prefix="cannot read the CA of KMS %s" % self.okms_id)
-            ca_pems = issuing_ca_pems(certificate_pem, kms)
+        if request.certificate_path:
+            self.write_file(request.certificate_path, certificate_pem, request.certificate_mode)
+        if request.ca_certificate_path:
+            ca_pems = issuing_ca_pems(certificate_pem, self.api.kms_with_public_cas())
             if not ca_pems:
-                self.module.fail_json(msg="KMS %s returned no public CA" % self.okms_id)
+                raise TaskError("KMS %s returned no public CA" % request.okms_id)
             content = "".join(pem.strip() + "\n" for pem in ca_pems)
-            self.write(self.params["ca_certificate_path"], content, self.params["certificate_mode"])
+            self.write_file(request.ca_certificate_path, content, request.certificate_mode)
 
     def write_private_key(self, pem_bytes):
         # Masks the key in anything the module might print, as a second line of defence.
         self.module.no_log_values.add(pem_bytes.decode("ascii").strip())
-        self.write(self.params["private_key_path"], pem_bytes, self.params["private_key_mode"])
+        self.write_file(self.request.private_key_path, pem_bytes, self.request.private_key_mode)
 
     def read_private_key(self):
-        """(PEM bytes, key) of private_key_path, (None, None) when missing; fails on an unusable file."""
-        path = self.params["private_key_path"]
+        """(PEM bytes, key) of private_key_path, (None, None) when missing; raises on an unusable file."""
+        path = self.request.private_key_path
         content = read_file(path)
         if content is None:
             return None, None
@@ -580,204 +725,43 @@ class CredentialReconciler:
         try:
             return content, load_private_key(content)
         except PrivateKeyFileError as exc:
-            self.module.fail_json(msg="private_key_path %s cannot be used: %s. It is not overwritten; move it "
-                                      "away to let the module write a new key" % (path, exc))
+            raise TaskError("private_key_path %s cannot be used: %s. It is not overwritten; move it away to let the "
+                            "module write a new key" % (path, exc))
 
-    # -- reconcile ---------------------------------------------------------------------------
+    # -- result --------------------------------------------------------------------------
 
-    def present(self, task):
-        named = self.list_named()
-        current, older = select_current(named)
-        if current is not None and current.get("status") == "CREATING" and self.params["wait"]:
-            current = self.wait_ready(current)
-
-        key_pem, key = (None, None)
-        expected_public_key = None
-        key_problem = None
-        if task.source == "csr":
-            expected_public_key = task.csr.public_key()
-        else:
-            key_pem, key = self.read_private_key()
-            if key is not None and key_certificate_type_or_none(key) == task.wanted.certificate_type:
-                expected_public_key = key.public_key()
-            elif key is None:
-                key_problem = "its private key is not in %s" % self.params["private_key_path"]
-
-        if current is None:
-            reasons = ["none exists"]
-        else:
-            key_label = "the CSR" if task.source == "csr" else "the key in %s" % self.params["private_key_path"]
-            reasons = replacement_reasons(current, task.wanted, expected_public_key, utc_now(), key_label)
-            if key_problem:
-                reasons.append(key_problem)
-            key_mismatch = expected_public_key is not None and current.get("certificatePEM") and \
-                not certificate_matches_public_key(current["certificatePEM"], expected_public_key)
-            if (key_problem or key_mismatch) and task.source != "csr":
-                self.warnings.append(
-                    "credential %s (%s) is replaced because its private key is lost: %s" % (
-                        current["id"], self.name,
-                        key_problem or "the key in %s does not match its certificate" % self.params["private_key_path"]))
-
-        if not reasons:
-            credential = current
-            self.warn_if_validity_differs(credential, task)
-            if key_pem is not None:
-                self.write(self.params["private_key_path"], key_pem, self.params["private_key_mode"])
-            self.write_certificate_files(credential)
-            self.handle_replaced(older)
-            return self.result(credential)
-
-        replaced = [current] if current is not None else []
-        replaced_id = current["id"] if current is not None else None
-        self.changed = True
-        if self.module.check_mode:
-            for path in (self.params["private_key_path"] if task.source != "csr" else None,
-                         self.params["certificate_path"] if self.params["wait"] else None,
-                         self.params["ca_certificate_path"] if self.params["wait"] else None):
-                if path:
-                    self.plan_new_file(path)
-            self.handle_replaced(replaced + older)
-            return self.result(None, replaced_id, reasons)
-
-        body = dict(name=self.name, identityURNs=task.identity_urns, validity=self.params["validity"])
-        if self.params["description"]:
-            body["description"] = self.params["description"]
-        new_key = None
-        if task.source == "local":
-            new_key = generate_private_key(task.wanted.certificate_type)
-            body["csr"] = build_csr(new_key, self.name)
-        elif task.source == "csr":
-            body["csr"] = task.csr_pem
-        else:
-            body["certificateType"] = task.wanted.certificate_type
-        created = self.create(body, set(c["id"] for c in named))
-
-        # The key is written before waiting, so that it is kept even when waiting fails.
-        if new_key is not None:
-            self.write_private_key(private_key_pem(new_key))
-        elif task.source == "ovh":
-            generated = created.pop("privateKeyPEM", None)
-            if not generated:
-                self.module.fail_json(msg="the API returned no private key for credential %s" % created.get("id"))
-            self.write_private_key(generated.encode("ascii"))
-
-        credential = created
-        if self.params["wait"]:
-            credential = self.wait_ready(created)
-            if credential.get("status") != "READY":
-                self.module.fail_json(msg="new credential %s is %s instead of READY"
-                                          % (credential.get("id"), credential.get("status")),
-                                      **self.result(credential, replaced_id, reasons))
-            if new_key is not None and not credential_matches_key(credential, new_key):
-                self.module.fail_json(msg="the certificate of new credential %s does not carry the key sent in "
-                                          "the CSR" % credential["id"], **self.result(credential, replaced_id))
-            self.write_certificate_files(credential)
-        self.handle_replaced(replaced + older)
-        return self.result(credential, replaced_id, reasons)
-
-    def warn_if_validity_differs(self, credential, task):
-        """A kept credential whose lifetime is not ``validity``: say when the new validity applies."""
-        try:
-            created = parse_api_datetime(credential["createdAt"])
-            expires = parse_api_datetime(credential["expiredAt"])
-        except (AttributeError, KeyError, TypeError, ValueError):
-            return
-        day = datetime.timedelta(days=1)
-        issued_days = int(round((expires - created) / day))
-        wanted = self.params["validity"]
-        if issued_days == wanted:
-            return
-        renewal = expires - task.renew_before * day
-        days_left = int(math.ceil((expires - utc_now()) / day))
-        if days_left < wanted:
-            sooner = "to renew it now, run once with renew_before: %d" % days_left
-        else:
-            sooner = "to replace it sooner, revoke it (state: absent) and run this task again"
-        self.warnings.append(
-            "validity is %d days but credential %s (%s) was issued for %d days: a credential cannot be changed, so "
-            "validity applies from its next renewal, on %s (renew_before: %d, counted back from its expiry on %s); %s"
-            % (wanted, credential["id"], self.name, issued_days, renewal.strftime("%Y-%m-%d %H:%M UTC"),
-               task.renew_before, credential["expiredAt"], sooner))
-
-    def handle_replaced(self, replaced):
-        for credential in replaced:
-            if credential.get("status") == "DELETING":
-                continue
-            if self.params["revoke_replaced"]:
-                self.revoke(credential)
-            else:
-                self.kept_replaced_ids.append(credential["id"])
-
-    def absent(self):
-        for credential in self.list_named():
-            if credential.get("status") != "DELETING":
-                self.revoke(credential)
-        if self.params["remove_files"]:
-            for path in (self.params["private_key_path"], self.params["certificate_path"],
-                         self.params["ca_certificate_path"]):
-                if path:
-                    outcome = remove_file(self.module, path)
-                    self.files_before[path] = outcome.before
-                    self.files_after[path] = outcome.after
-                    self.changed = self.changed or outcome.changed
-        return self.result(None)
-
-    def result(self, credential, replaced_id=None, reasons=None):
-        result = dict(changed=self.changed,
-                      credential=credential_to_result(credential) if credential else None,
+    def result(self, credential, plan=None):
+        """The module's return values; ``plan`` is given when a new credential was (or would be) issued."""
+        result = dict(credential=credential_to_result(credential) if credential else dict(ABSENT),
                       revoked_credential_ids=list(self.revoked_ids),
                       kept_replaced_credential_ids=list(self.kept_replaced_ids))
-        if replaced_id:
-            result["replaced_credential_id"] = replaced_id
-        if reasons:
-            result["issue_reasons"] = list(reasons)
+        issuing = plan is not None and not plan.keep
+        if issuing:
+            if plan.current is not None:
+                result["replaced_credential_id"] = plan.current["id"]
+            result["issue_reasons"] = list(plan.reasons)
         if self.module._diff:
             result["diff"] = dict(
-                before=dict(credentials=self.before_credentials or [], files=self.files_before),
-                after=dict(credentials=self._after_credentials(credential, reasons), files=self.files_after))
+                before=dict(credentials=list(self.before_credentials), files=self.files_before),
+                after=dict(credentials=self._after_credentials(credential, issuing), files=self.files_after))
         return result
 
-    def _after_credentials(self, credential, reasons):
-        remaining = [c for c in (self.before_credentials or []) if c["id"] not in self.revoked_ids]
+    def _after_credentials(self, credential, issuing):
+        remaining = [c for c in self.before_credentials if c["id"] not in self.revoked_ids]
         if credential is not None and credential.get("id") not in [c["id"] for c in remaining]:
-            remaining.append(summarize(credential))
-        elif credential is None and reasons and self.params["state"] == "present":
-            remaining.append(dict(name=self.name, identity_urns=sorted(self.params["identity_urns"]),
-                                  description=self.params["description"], status="(new)"))
+            remaining.append(self.to_diff(credential))
+        elif credential is None and issuing:
+            remaining.append(dict(name=self.request.name, identity_urns=sorted(self.request.identity_urns),
+                                  description=self.request.description, status="(new)"))
         return remaining
-
-
-def key_certificate_type_or_none(key):
-    try:
-        return key_certificate_type(key.public_key())
-    except CredentialOptionError:
-        return None
-
-
-def credential_matches_key(credential, private_key):
-    return certificate_matches_public_key(credential["certificatePEM"], private_key.public_key())
 
 
 def main():
     module = OkmsModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                         mutually_exclusive=[("csr", "csr_path")],
                         required_if=[("state", "present", ["identity_urns"])])
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    reconciler = CredentialReconciler(module)
-    try:
-        validate_name(module.params["name"])
-        task = CredentialTask(module.params) if module.params["state"] == "present" else None
-    except CredentialOptionError as exc:
-        module.fail_json(msg="%s (nothing was sent to the API)" % exc)
-
-    if task is None:
-        result = reconciler.absent()
-    else:
-        result = reconciler.present(task)
-    for warning in reconciler.warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    require_cryptography(module)
+    CredentialReconciler(module).run()
 
 
 if __name__ == "__main__":

@@ -21,19 +21,8 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: N/A
-  idempotent:
-    support: N/A
-  action_group:
-    support: full
-  platform:
-    support: N/A
-    platforms: all
+  - ovhcloud.kms.attributes.api
+  - ovhcloud.kms.attributes.info_module
 options:
   okms_id:
     description:
@@ -127,16 +116,14 @@ credentials:
       sample: "-----BEGIN CERTIFICATE-----\n..."
 """
 
-from ansible.module_utils.basic import missing_required_lib
-
+from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import require_cryptography
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
     STATUSES,
     credential_to_result,
     filter_credentials,
     parse_api_datetime,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential_api import CredentialApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 
@@ -151,22 +138,16 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = OkmsModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
+    require_cryptography(module)
     params = module.params
-    path = "/v2/okms/resource/%s/credential" % params["okms_id"]
+    api = CredentialApi(module.client, params["okms_id"])
     try:
         if params["id"]:
-            try:
-                credentials = [module.client.get("%s/%s" % (path, params["id"]))]
-            except OvhApiError as exc:
-                if exc.status != 404:
-                    raise
-                credentials = []
+            credentials = [c for c in [api.get(params["id"])] if c is not None]
         else:
-            credentials = module.client.get_all(path)
+            credentials = api.list()
     except OvhApiError as exc:
-        module.fail_api_error(exc, msg_prefix="cannot read the credentials of KMS %s" % params["okms_id"])
+        module.fail_api_error(exc)
     selected = filter_credentials(credentials, name=params["name"], statuses=params["status"],
                                   expires_within_days=params["expires_within_days"])
     selected.sort(key=lambda c: (parse_api_datetime(c["createdAt"]), c["id"]))

@@ -26,6 +26,7 @@ author:
   - ovhcloud.kms maintainers (@ovh)
 extends_documentation_fragment:
   - ovhcloud.kms.attributes
+  - ovhcloud.kms.attributes.host
 attributes:
   check_mode:
     support: full
@@ -37,12 +38,6 @@ attributes:
     details: The diff shows the key file's state and the SHA-256 fingerprint of its public key, never the key.
   idempotent:
     support: full
-  action_group:
-    support: N/A
-    membership: []
-  platform:
-    support: full
-    platforms: posix
 options:
   path:
     description:
@@ -143,116 +138,118 @@ generated:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import require_cryptography
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    HAS_CRYPTOGRAPHY,
-    CredentialOptionError,
+    CERTIFICATE_TYPES,
     PrivateKeyFileError,
     build_csr,
     generate_private_key,
-    key_certificate_type,
     load_private_key,
     private_key_pem,
+    private_key_type,
     public_key_der,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import ensure_file, fingerprint, read_file
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_reconciler import Reconciler, TaskError
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    type=dict(type="str", choices=list(CERTIFICATE_TYPES), default="ECDSA"),
+    regenerate=dict(type="str", choices=["never", "type_mismatch", "always"], default="never"),
+    private_key=dict(type="str", no_log=True),
+    common_name=dict(type="str", default="okms-client"),
+    mode=dict(type="raw", default="0600"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+)
 
 
-def existing_key(module, path):
-    """The usable key in ``path``, None when missing; fails when the file is not a key (never quoting it)."""
-    content = read_file(path)
-    if content is None:
-        return None
-    try:
-        return load_private_key(content)
-    except PrivateKeyFileError as exc:
-        module.fail_json(msg="%s exists but %s; it is left untouched: move it away to let the module generate "
-                             "a new key" % (path, exc))
+class HostKeyRequest:
+    """The task's options; a given ``private_key`` is parsed and checked here (a bad one raises TaskError)."""
+
+    def __init__(self, params):
+        self.path = params["path"]
+        self.type = params["type"]
+        self.regenerate = params["regenerate"]
+        self.common_name = params["common_name"]
+        self.mode = params["mode"]
+        self.owner = params["owner"]
+        self.group = params["group"]
+        self.given_key = None
+        if params["private_key"]:
+            try:
+                self.given_key = load_private_key(params["private_key"])
+            except PrivateKeyFileError as exc:
+                raise TaskError("private_key cannot be used: %s" % exc)
+            if private_key_type(self.given_key) is None:
+                raise TaskError("private_key is not a key the KMS accepts (RSA of 2048 bits or more, or EC "
+                                "P-256/384/521)")
 
 
-def key_type_of(private_key):
-    """ECDSA/RSA for a key the KMS accepts, else None."""
-    try:
-        return key_certificate_type(private_key.public_key())
-    except CredentialOptionError:
-        return None
+class HostKeyReconciler(Reconciler):
+    """Keeps, generates or installs the key in ``path``; the file is written only when it must change."""
 
+    def reconcile(self):
+        if self.request is None:
+            self.request = HostKeyRequest(self.params)
+        request = self.request
+        current = self.existing_key()
+        if request.given_key is not None:
+            key = request.given_key
+            new = current is None or public_key_der(current.public_key()) != public_key_der(key.public_key())
+        else:
+            key, new = self.keep_or_generate(current)
+        if not (new and self.check_mode):
+            content = private_key_pem(key) if new else read_file(request.path)
+            outcome = ensure_file(self.module, request.path, content, request.mode, request.owner, request.group)
+            self.changed = self.changed or outcome.changed
+        # A new key changes the file, even in check mode where it is not written.
+        self.changed = self.changed or new
+        public_fingerprint = fingerprint(public_key_der(key.public_key()))
+        result = dict(csr=build_csr(key, request.common_name), public_key_fingerprint=public_fingerprint,
+                      type=private_key_type(key), generated=new)
+        if self.module._diff:
+            before = {"path": request.path, "state": "absent"} if current is None else \
+                {"path": request.path, "state": "file",
+                 "public_key_fingerprint": fingerprint(public_key_der(current.public_key()))}
+            result["diff"] = dict(before=before, after={"path": request.path, "state": "file",
+                                                        "public_key_fingerprint": public_fingerprint})
+        return result
 
-def keep_or_generate_key(module, key):
-    """(key, whether it is new): the existing key when usable, else a new one per ``regenerate``."""
-    params = module.params
-    if key is None or params["regenerate"] == "always":
-        return generate_private_key(params["type"]), True
-    current_type = key_type_of(key)
-    if current_type == params["type"]:
-        return key, False
-    if params["regenerate"] == "never":
-        module.fail_json(msg="%s holds a key of type %s, not %s; set regenerate: type_mismatch to replace it"
-                             % (params["path"], current_type or "unsupported", params["type"]))
-    module.warn("%s held a key of type %s, not %s: replaced by a new key"
-                % (params["path"], current_type or "unsupported", params["type"]))
-    return generate_private_key(params["type"]), True
+    def existing_key(self):
+        """The usable key in ``path``, None when missing; raises when the file is not a key (never quoting it)."""
+        path = self.request.path
+        content = read_file(path)
+        if content is None:
+            return None
+        try:
+            return load_private_key(content)
+        except PrivateKeyFileError as exc:
+            raise TaskError("%s exists but %s; it is left untouched: move it away to let the module generate a "
+                            "new key" % (path, exc))
 
-
-def install_given_key(module, current):
-    """(key, whether the file changes) for a key given in ``private_key``."""
-    try:
-        given = load_private_key(module.params["private_key"])
-    except PrivateKeyFileError as exc:
-        module.fail_json(msg="private_key cannot be used: %s" % exc)
-    if key_type_of(given) is None:
-        module.fail_json(msg="private_key is not a key the KMS accepts (RSA of 2048 bits or more, or EC P-256/384/521)")
-    same = current is not None and public_key_der(current.public_key()) == public_key_der(given.public_key())
-    return given, not same
+    def keep_or_generate(self, current):
+        """(key, whether it is new): the existing key when usable, else a new one per ``regenerate``."""
+        request = self.request
+        if current is None or request.regenerate == "always":
+            return generate_private_key(request.type), True
+        current_type = private_key_type(current)
+        if current_type == request.type:
+            return current, False
+        if request.regenerate == "never":
+            raise TaskError("%s holds a key of type %s, not %s; set regenerate: type_mismatch to replace it"
+                            % (request.path, current_type or "unsupported", request.type))
+        self.warn("%s held a key of type %s, not %s: replaced by a new key"
+                  % (request.path, current_type or "unsupported", request.type))
+        return generate_private_key(request.type), True
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            type=dict(type="str", choices=["ECDSA", "RSA"], default="ECDSA"),
-            regenerate=dict(type="str", choices=["never", "type_mismatch", "always"], default="never"),
-            private_key=dict(type="str", no_log=True),
-            common_name=dict(type="str", default="okms-client"),
-            mode=dict(type="raw", default="0600"),
-            owner=dict(type="str"),
-            group=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography") + " (on the target host, for okms_host_key)",
-                         exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    params = module.params
-    path = params["path"]
-
-    key = existing_key(module, path)
-    before_fingerprint = fingerprint(public_key_der(key.public_key())) if key is not None else None
-    if params["private_key"]:
-        key, generate = install_given_key(module, key)
-    else:
-        key, generate = keep_or_generate_key(module, key)
-    file_result = None
-    if not (generate and module.check_mode):
-        content = private_key_pem(key) if generate else read_file(path)
-        file_result = ensure_file(module, path, content, params["mode"], params["owner"], params["group"])
-    public_fingerprint = fingerprint(public_key_der(key.public_key()))
-    changed = generate or file_result.changed
-    result = dict(
-        changed=changed,
-        csr=build_csr(key, params["common_name"]),
-        public_key_fingerprint=public_fingerprint,
-        type=key_type_of(key),
-        generated=generate,
-    )
-    if module._diff:
-        result["diff"] = dict(
-            before={"path": path, "state": "absent"} if before_fingerprint is None else
-            {"path": path, "state": "file", "public_key_fingerprint": before_fingerprint},
-            after={"path": path, "state": "file", "public_key_fingerprint": public_fingerprint})
-    module.exit_json(**result)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    require_cryptography(module, "on the target host, for okms_host_key")
+    HostKeyReconciler(module).run()
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
+  - ovhcloud.kms.attributes.api
 attributes:
   check_mode:
     support: full
@@ -42,11 +43,6 @@ attributes:
     support: full
   idempotent:
     support: full
-  action_group:
-    support: full
-  platform:
-    support: N/A
-    platforms: all
 options:
   id:
     description:
@@ -240,160 +236,205 @@ order_id:
   sample: 215342313
 """
 
-import uuid
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance import (
-    GONE_STATUSES,
-    KmsOrder,
-    account_subsidiary,
-    find_instances,
-    get_instance,
-    instance_result,
+    NAME_MAX_LENGTH,
+    SUBSIDIARIES,
+    display_name,
+    instance_to_diff,
+    instance_to_result,
     is_unnamed,
     normalize_region,
-    region_ids,
-    service_id_of,
-    termination_token_from_emails,
+    parse_okms_id,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance_api import GONE_STATUSES, InstanceApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_polling import PollTimeout, poll_until
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_reconciler import ABSENT, Reconciler, TaskError
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
     OvhAmbiguousRequestError,
     OvhApiError,
 )
 
-SUBSIDIARIES = ["ASIA", "AU", "CA", "CZ", "DE", "ES", "EU", "FI", "FR", "GB", "IE", "IN", "IT", "LT", "MA", "NL",
-                "PL", "PT", "QC", "SG", "SN", "TN", "US", "WE", "WS"]
-NAME_MAX_LENGTH = 255
+
+class InstanceRequest:
+    """What the task asks for, checked before any request."""
+
+    def __init__(self, params):
+        try:
+            self.okms_id = parse_okms_id(params["id"]) if params["id"] else None
+        except ValueError as exc:
+            raise TaskError(str(exc))
+        self.name = params["name"]
+        if self.name is not None and not 1 <= len(self.name.strip()) <= NAME_MAX_LENGTH:
+            raise TaskError("name must be 1 to %d characters, not blank" % NAME_MAX_LENGTH)
+        self.region = normalize_region(params["region"])
+        self.state = params["state"]
+        if self.state == "present" and not self.okms_id and not self.region:
+            raise TaskError("region is required to find or order a KMS by name (state=present without id)")
+        self.wait_timeout = params["wait_timeout"]
+        if self.wait_timeout <= 0:
+            raise TaskError("wait_timeout must be a positive number of seconds, got %s" % self.wait_timeout)
+        self.ovh_subsidiary = params["ovh_subsidiary"]
+        self.auto_pay = params["auto_pay"]
+        self.wait = params["wait"]
+        self.confirm_termination = params["confirm_termination"]
+        self.termination_token = params["termination_token"]
 
 
-def summary(resource):
-    """What diff mode shows of a KMS."""
-    if not resource:
-        return {}
-    return {"id": resource.get("id"), "name": (resource.get("iam") or {}).get("displayName"),
-            "region": resource.get("region")}
+class InstanceReconciler(Reconciler):
+    """Finds the KMS once (by id, or by name and region), then orders, adopts, renames or terminates it."""
 
+    to_diff = instance_to_diff
 
-class InstanceReconciler:
     def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.client = module.client
-        self.changed = False
+        super(InstanceReconciler, self).__init__(module)
+        self.api = None
+        # The order placed or adopted (or, for state=absent, delivering under the name), returned as order_id.
         self.order_id = None
 
-    def fail(self, msg, **extra):
+    def reconcile(self):
+        try:
+            return self.converge()
+        except TaskError as exc:
+            if self.order_id is not None:
+                exc.result.setdefault("order_id", self.order_id)
+            raise
+
+    def converge(self):
+        self.request = InstanceRequest(self.params)
+        self.api = InstanceApi(self.client)
+        before = self.lookup()
+        if self.request.state == "present":
+            after = self.ensure_present(before)
+        else:
+            before = self.ensure_absent(before)
+            after = None
+        # Before delivery (wait=false, or check mode) there is no KMS to return yet.
+        result = {"instance": instance_to_result(after) if after and after.get("id") else dict(ABSENT)}
         if self.order_id is not None:
-            extra["order_id"] = self.order_id
-        self.module.fail_json(msg=msg, changed=self.changed, **extra)
+            result["order_id"] = self.order_id
+        result.update(self.diff(before, after))
+        return result
 
     def wait_for(self, check, what):
         try:
-            return poll_until(check, self.params["wait_timeout"], what)
+            return poll_until(check, self.request.wait_timeout, what)
         except PollTimeout as exc:
-            self.fail("%s (wait_timeout=%s); run again to resume" % (exc, self.params["wait_timeout"]))
+            raise TaskError("%s (wait_timeout=%s); run again to resume" % (exc, self.request.wait_timeout))
 
     def wait_for_delivery(self, ordering, order_id, detail_id):
         """The okmsId of an order once it is delivered."""
-        return self.wait_for(
-            lambda: ordering.status(order_id) == "delivered" and ordering.delivered_okms_id(order_id, detail_id),
-            "order %s to be delivered" % order_id)
+        return self.wait_for(lambda: ordering.delivered(order_id, detail_id), "order %s to be delivered" % order_id)
+
+    def wait_for_answer(self, okms_id, order_id):
+        """The delivered KMS once it answers."""
+        return self.wait_for(lambda: self.api.get(okms_id), "KMS %s (order %s) to answer" % (okms_id, order_id))
 
     # -- lookup -----------------------------------------------------------
 
     def lookup(self):
         """The existing KMS (API shape) or None; fails on ambiguity."""
-        okms_id, name, region = self.params["id"], self.params["name"], self.params["region"]
+        okms_id, name, region = self.request.okms_id, self.request.name, self.request.region
         if okms_id:
-            resource = get_instance(self.client, okms_id)
+            resource = self.api.get(okms_id)
             if resource and region and resource["region"] != region:
-                self.fail("KMS %s is in region %s, not %s: a KMS cannot change region"
-                          % (okms_id, resource["region"], region))
+                raise TaskError("KMS %s is in region %s, not %s: a KMS cannot change region"
+                                % (okms_id, resource["region"], region))
             return resource
-        if region and self.params["state"] == "present":
-            known = region_ids(self.client)
+        if region and self.request.state == "present":
+            known = self.api.region_ids()
             if region not in known:
-                self.fail("region '%s' is not an OKMS region; allowed: %s" % (region, ", ".join(known)))
-        matches = find_instances(self.client, name=name, region=region)
-        if len(matches) > 1:
-            self.fail("%d KMS instances are named '%s'%s: %s; use id to choose one"
-                      % (len(matches), name, " in %s" % region if region else "",
-                         ", ".join(sorted("%s (%s)" % (m["id"], m["region"]) for m in matches))))
-        if not matches:
+                raise TaskError("region '%s' is not an OKMS region; allowed: %s" % (region, ", ".join(known)))
+        found = self.api.list(name=name, region=region)
+        if len(found) > 1:
+            raise TaskError("%d KMS instances are named '%s'%s: %s; use id to choose one"
+                            % (len(found), name, " in %s" % region if region else "",
+                               ", ".join(sorted("%s (%s)" % (r["id"], r["region"]) for r in found))))
+        if not found:
             return None
-        return get_instance(self.client, matches[0]["id"])
+        return self.api.get(found[0]["id"])
 
     # -- present ----------------------------------------------------------
 
     def ensure_present(self, resource):
         """The KMS after convergence; in check mode, what it would look like (id unknown before ordering)."""
+        request = self.request
         if resource is None:
-            if self.params["id"]:
-                self.fail("KMS %s does not exist; to order a new one give name and region, without id"
-                          % self.params["id"])
+            if request.okms_id:
+                raise TaskError("KMS %s does not exist; to order a new one give name and region, without id"
+                                % request.okms_id)
             resource = self.order()
             if resource is None:
-                if self.module.check_mode:
-                    return {"region": self.params["region"], "iam": {"displayName": self.params["name"]}}
+                if self.check_mode:
+                    return {"region": request.region, "iam": {"displayName": request.name}}
                 return None
-        if self.ensure_name(resource) and self.module.check_mode:
-            return dict(resource, iam=dict(resource.get("iam") or {}, displayName=self.params["name"]))
-        return get_instance(self.client, resource["id"]) if self.changed and not self.module.check_mode else resource
+        if self.ensure_name(resource) and self.check_mode:
+            return dict(resource, iam=dict(resource.get("iam") or {}, displayName=request.name))
+        return self.api.get(resource["id"]) if self.changed and not self.check_mode else resource
 
     def order(self):
         """Adopt an interrupted order or place a new one; the delivered KMS, or None when not waiting."""
-        ordering = KmsOrder(self.client, self.params["name"], self.params["region"])
-        self.changed = True
+        ordering = self.api.order(self.request.name, self.request.region)
         # Any of them will do: a KMS nobody has named yet holds nothing.
         adopted = next(iter(ordering.left_behind()), None)
-        if self.module.check_mode:
-            return None
         if adopted:
+            # Adopting is a change too: the adopted KMS gets the name.
+            self.changed = True
+            if self.check_mode:
+                return None
             self.order_id, detail_id, okms_id = adopted.order_id, adopted.detail_id, adopted.okms_id
         else:
-            subsidiary = self.ovh_subsidiary()
-            try:
-                self.order_id = ordering.place(self.params["auto_pay"], subsidiary)
-            except OvhAmbiguousRequestError as exc:
-                self.module.fail_api_error(exc, changed=True, msg_prefix=(
-                    "ordering a KMS: the order may or may not have been placed; run again, the module then "
-                    "finds a pending order instead of ordering twice"))
-            detail_id = ordering.is_okms_in_region(self.order_id)
+            self.order_id = self.place_order(ordering)
+            if self.check_mode:
+                return None
+            detail_id = ordering.okms_detail_id(self.order_id)
             okms_id = None
-        if not self.params["wait"]:
+        if not self.request.wait:
             return None
         if okms_id is None:
             okms_id = self.wait_for_delivery(ordering, self.order_id, detail_id)
-        return self.wait_for(lambda: get_instance(self.client, okms_id),
-                             "KMS %s (order %s) to answer" % (okms_id, self.order_id))
+        return self.wait_for_answer(okms_id, self.order_id)
+
+    def place_order(self, ordering):
+        """Check out a new order (and pay it, with auto_pay); its id, or None in check mode."""
+        try:
+            order = self.apply(self.check_out, ordering)
+        except OvhAmbiguousRequestError as exc:
+            raise TaskError("ordering a KMS: the order may or may not have been placed; run again, the module then "
+                            "finds a pending order instead of ordering twice: %s" % exc, api_error=exc.to_result())
+        if order is None:
+            return None
+        self.order_id = order["orderId"]
+        if self.request.auto_pay:
+            self.apply(ordering.settle, order)
+        return self.order_id
+
+    def check_out(self, ordering):
+        """The checkout of a new order; the account's subsidiary is read only here, when a KMS is really ordered."""
+        return ordering.check_out(self.request.auto_pay, self.ovh_subsidiary())
 
     def ovh_subsidiary(self):
         """The subsidiary to order with: the option, else the account's own (read only now, when ordering)."""
-        if self.params["ovh_subsidiary"]:
-            return self.params["ovh_subsidiary"]
-        subsidiary = account_subsidiary(self.client)
+        if self.request.ovh_subsidiary:
+            return self.request.ovh_subsidiary
+        subsidiary = self.api.account_subsidiary()
         if not subsidiary:
-            self.fail("the account's details (GET /me) give no ovhSubsidiary to order with; set ovh_subsidiary "
-                      "(one of %s)" % ", ".join(SUBSIDIARIES))
+            raise TaskError("the account's details (GET /me) give no ovhSubsidiary to order with; set ovh_subsidiary "
+                            "(one of %s)" % ", ".join(SUBSIDIARIES))
         return subsidiary
 
     def ensure_name(self, resource):
         """Set the display name; returns whether it differed."""
-        name = self.params["name"]
-        if name is None or (resource.get("iam") or {}).get("displayName") == name:
+        name = self.request.name
+        if name is None or display_name(resource) == name:
             return False
-        self.changed = True
-        if self.module.check_mode:
-            return True
-        service_id = service_id_of(self.client, resource["id"])
-        if service_id is None:
-            self.fail("KMS %s has no billing service to rename" % resource["id"])
-        self.client.put("/services/%s" % service_id, {"displayName": name})
-        if self.params["wait"]:
+        renamed = self.apply(self.api.rename, resource["id"], name)
+        if renamed is False:
+            raise TaskError("KMS %s has no billing service to rename" % resource["id"])
+        if renamed and self.request.wait:
             # The display name reaches IAM asynchronously on OVHcloud.
-            self.wait_for(lambda: ((get_instance(self.client, resource["id"], public_ca=False) or {})
-                                   .get("iam") or {}).get("displayName") == name,
+            self.wait_for(lambda: display_name(self.api.get(resource["id"], public_ca=False) or {}) == name,
                           "KMS %s to show its new name" % resource["id"])
         return True
 
@@ -401,56 +442,55 @@ class InstanceReconciler:
 
     def ensure_absent(self, resource):
         """Terminate the KMS; returns what was (or, in check mode, would be) terminated, for the diff."""
+        request = self.request
         origin = ""
         if resource is None:
-            if self.params["id"]:
+            if request.okms_id:
                 return None
             left = self.order_left_behind()
             if left is None:
                 return None
-            origin = " (delivered for order %s of a KMS named '%s')" % (left.order_id, self.params["name"])
+            origin = " (delivered for order %s of a KMS named '%s')" % (left.order_id, request.name)
             if left.okms_id is None:
                 resource = self.delivery_to_terminate(left)
-                if resource is None or self.module.check_mode:
-                    return resource
             else:
-                resource = get_instance(self.client, left.okms_id)
+                resource = self.api.get(left.okms_id)
                 if resource is None:
                     return None
-        okms_id = resource["id"]
-        if not self.params["confirm_termination"]:
-            credentials = self.client.get_all("/v2/okms/resource/%s/credential" % okms_id)
-            self.fail("refusing to terminate KMS %s ('%s', %s)%s: terminating destroys its %s service key(s) and "
-                      "%d access credential(s), and every ciphertext made with those keys can never be "
-                      "decrypted again. Set confirm_termination: true to terminate it."
-                      % (okms_id, (resource.get("iam") or {}).get("displayName"), resource["region"], origin,
-                         resource.get("serviceKeyCount", "?"), len(credentials)))
-        if self.module.check_mode:
+        if not request.confirm_termination:
+            okms_id = resource["id"]
+            raise TaskError("refusing to terminate KMS %s ('%s', %s)%s: terminating destroys its %s service key(s) "
+                            "and %d access credential(s), and every ciphertext made with those keys can never be "
+                            "decrypted again. Set confirm_termination: true to terminate it."
+                            % (okms_id, display_name(resource), resource["region"], origin,
+                               resource.get("serviceKeyCount", "?"), self.api.credential_count(okms_id)))
+        if self.check_mode:
+            # Predicted: a real run reads the termination email (or waits for a delivery) before its writes.
             self.changed = True
-            return resource
-        service_id = service_id_of(self.client, okms_id)
+        else:
+            self.terminate(resource["id"])
+        return resource
+
+    def terminate(self, okms_id):
+        """Ask for the termination email (unless the task gives its token), confirm, wait until the KMS is gone."""
+        service_id = self.api.service_id(okms_id)
         if service_id is None:
-            return resource
-        token = self.params["termination_token"]
+            return  # terminated meanwhile
+        token = self.request.termination_token
         try:
             if not token:
-                seen = set(self.client.get("/me/notification/email/history"))
-                self.client.post("/services/%s/terminate" % service_id)
+                seen = set(self.api.email_ids())
                 # Requesting termination is already a change, even if confirming fails.
-                self.changed = True
-                token = self.wait_for(
-                    lambda: termination_token_from_emails(self.client, service_id, seen),
-                    "the termination email of KMS %s" % okms_id)
-            self.client.post("/services/%s/terminate/confirm" % service_id, {"token": token})
-            self.changed = True
+                self.apply(self.api.request_termination, okms_id, service_id, seen)
+                token = self.wait_for(lambda: self.api.termination_token(service_id, seen),
+                                      "the termination email of KMS %s" % okms_id)
+            self.apply(self.api.confirm_termination, okms_id, service_id, token)
         except OvhApiError as exc:
             if exc.status in GONE_STATUSES:
-                return resource
+                return
             raise
-        if self.params["wait"]:
-            self.wait_for(lambda: get_instance(self.client, okms_id, public_ca=False) is None,
-                          "KMS %s to be terminated" % okms_id)
-        return resource
+        if self.request.wait:
+            self.wait_for(lambda: self.api.get(okms_id, public_ca=False) is None, "KMS %s to be terminated" % okms_id)
 
     def order_left_behind(self):
         """The order of this name still delivering (or delivered unnamed), when no KMS has the name.
@@ -460,67 +500,47 @@ class InstanceReconciler:
         no KMS has the name. Orders do not say which cart they came from, so when
         several could be this name's, the module refuses to choose one to terminate.
         """
-        name, region = self.params["name"], self.params["region"]
+        name, region = self.request.name, self.request.region
         found = []
-        for candidate in [region] if region else region_ids(self.client):
-            found.extend(KmsOrder(self.client, name, candidate).left_behind())
+        for candidate in [region] if region else self.api.region_ids():
+            found.extend(self.api.order(name, candidate).left_behind())
         if len(found) > 1:
-            self.fail("%d orders could be the one placed for a KMS named '%s' (%s), and orders do not say which "
-                      "cart they came from, so the module terminates none: run again once the other names' runs "
-                      "have named their KMS%s, or terminate this one by id once it is delivered"
-                      % (len(found), name, "; ".join("order %s in %s, %s" % (left.order_id, left.region, left.status)
-                                                     for left in found),
-                         "" if region else ", or give region"))
+            raise TaskError("%d orders could be the one placed for a KMS named '%s' (%s), and orders do not say which "
+                            "cart they came from, so the module terminates none: run again once the other names' "
+                            "runs have named their KMS%s, or terminate this one by id once it is delivered"
+                            % (len(found), name,
+                               "; ".join("order %s in %s, %s" % (left.order_id, left.region, left.status)
+                                         for left in found),
+                               "" if region else ", or give region"))
         if not found:
             return None
         self.order_id = found[0].order_id
         return found[0]
 
     def delivery_to_terminate(self, left):
-        """The KMS a pending order delivers, once delivered; in check mode, what it will look like."""
-        name = self.params["name"]
+        """The KMS a pending order delivers, once delivered; in check mode, what it will look like (no id yet)."""
+        name = self.request.name
         where = "order %s (a KMS named '%s' in %s, status %s)" % (left.order_id, name, left.region, left.status)
-        if not self.params["confirm_termination"]:
-            self.fail("a KMS named '%s' is being delivered in %s (order %s, status %s): set confirm_termination: "
-                      "true to terminate it once it is delivered" % (name, left.region, left.order_id, left.status))
+        if not self.request.confirm_termination:
+            raise TaskError("a KMS named '%s' is being delivered in %s (order %s, status %s): set confirm_termination: "
+                            "true to terminate it once it is delivered"
+                            % (name, left.region, left.order_id, left.status))
         if left.status == "notPaid":
-            self.fail("%s is not paid, and an order is delivered only once paid, so there is nothing to terminate "
-                      "yet: pay it, then run again to terminate the KMS it delivers, or let it expire unpaid"
-                      % where)
-        if not self.params["wait"]:
-            self.fail("%s is still being delivered and a KMS cannot be terminated before delivery; run again "
-                      "(with wait: true the module waits for the delivery, then terminates it)" % where)
-        if self.module.check_mode:
-            self.changed = True
+            raise TaskError("%s is not paid, and an order is delivered only once paid, so there is nothing to "
+                            "terminate yet: pay it, then run again to terminate the KMS it delivers, or let it expire "
+                            "unpaid" % where)
+        if not self.request.wait:
+            raise TaskError("%s is still being delivered and a KMS cannot be terminated before delivery; run again "
+                            "(with wait: true the module waits for the delivery, then terminates it)" % where)
+        if self.check_mode:
             return {"region": left.region, "iam": {"displayName": name}}
-        ordering = KmsOrder(self.client, name, left.region)
-        okms_id = self.wait_for_delivery(ordering, left.order_id, left.detail_id)
-        resource = self.wait_for(lambda: get_instance(self.client, okms_id),
-                                 "KMS %s (order %s) to answer" % (okms_id, left.order_id))
-        display_name = (resource.get("iam") or {}).get("displayName")
-        if not is_unnamed(resource) and display_name != name:
+        okms_id = self.wait_for_delivery(self.api.order(name, left.region), left.order_id, left.detail_id)
+        resource = self.wait_for_answer(okms_id, left.order_id)
+        if not is_unnamed(resource) and display_name(resource) != name:
             # Another name adopted this order meanwhile: its KMS is not ours to terminate.
-            self.fail("order %s was delivered as KMS %s, which is now named '%s', not '%s': not terminating it"
-                      % (left.order_id, okms_id, display_name, name))
+            raise TaskError("order %s was delivered as KMS %s, which is now named '%s', not '%s': not terminating it"
+                            % (left.order_id, okms_id, display_name(resource), name))
         return resource
-
-
-def validate(module):
-    """Refuse bad input before any request."""
-    params = module.params
-    if params["id"]:
-        try:
-            params["id"] = str(uuid.UUID(params["id"]))
-        except ValueError:
-            module.fail_json(msg="id must be a KMS id (a UUID such as 5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10), "
-                                 "got '%s'" % params["id"])
-    if params["name"] is not None and not 1 <= len(params["name"].strip()) <= NAME_MAX_LENGTH:
-        module.fail_json(msg="name must be 1 to %d characters, not blank" % NAME_MAX_LENGTH)
-    params["region"] = normalize_region(params["region"])
-    if params["state"] == "present" and not params["id"] and not params["region"]:
-        module.fail_json(msg="region is required to find or order a KMS by name (state=present without id)")
-    if params["wait_timeout"] <= 0:
-        module.fail_json(msg="wait_timeout must be a positive number of seconds, got %s" % params["wait_timeout"])
 
 
 def main():
@@ -540,23 +560,7 @@ def main():
         required_one_of=[("id", "name")],
         supports_check_mode=True,
     )
-    validate(module)
-    reconciler = InstanceReconciler(module)
-    try:
-        before = reconciler.lookup()
-        if module.params["state"] == "present":
-            after = reconciler.ensure_present(before)
-        else:
-            before = reconciler.ensure_absent(before)
-            after = None
-    except OvhApiError as exc:
-        module.fail_api_error(exc, changed=reconciler.changed)
-    result = dict(changed=reconciler.changed, instance=instance_result(after) if after and after.get("id") else {})
-    if reconciler.order_id is not None:
-        result["order_id"] = reconciler.order_id
-    if module._diff:
-        result["diff"] = dict(before=summary(before), after=summary(after))
-    module.exit_json(**result)
+    InstanceReconciler(module).run()
 
 
 if __name__ == "__main__":

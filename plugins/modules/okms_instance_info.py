@@ -20,19 +20,8 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads.
-  diff_mode:
-    support: N/A
-  idempotent:
-    support: N/A
-  action_group:
-    support: full
-  platform:
-    support: N/A
-    platforms: all
+  - ovhcloud.kms.attributes.api
+  - ovhcloud.kms.attributes.info_module
 options:
   id:
     description:
@@ -98,17 +87,64 @@ instances:
       kmip_endpoint: eu-west-rbx.okms.ovh.net:5696
       service_key_count: 3
       public_ca: "-----BEGIN CERTIFICATE-----..."
+  contains:
+    id:
+      description: The KMS id (okmsId).
+      type: str
+      sample: 5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10
+    name:
+      description: The display name.
+      type: str
+      sample: production
+    region:
+      description: The region.
+      type: str
+      sample: eu-west-rbx
+    rest_endpoint:
+      description: URL of the KMS REST API (data plane, mutual TLS).
+      type: str
+      sample: https://eu-west-rbx.okms.ovh.net
+    kmip_endpoint:
+      description: Host and port of the KMIP endpoint.
+      type: str
+      sample: eu-west-rbx.okms.ovh.net:5696
+    kmip_rsa_endpoint:
+      description: Host and port of the KMIP endpoint for RSA certificates.
+      type: str
+    swagger_endpoint:
+      description: URL of the data plane's API description.
+      type: str
+    service_key_count:
+      description: Number of service keys.
+      type: int
+      sample: 3
+    kmip_object_count:
+      description: Number of KMIP objects.
+      type: int
+    secret_count:
+      description: Number of secrets.
+      type: int
+    secret_version_count:
+      description: Number of secret versions.
+      type: int
+    iam:
+      description: IAM metadata (C(id), C(urn), C(display_name), C(tags), C(state)).
+      type: dict
+    public_ca:
+      description: PEM of the CA that issues the KMS's ECDSA access certificates.
+      type: str
+    public_rsa_ca:
+      description: PEM of the CA that issues the KMS's RSA access certificates.
+      type: str
 """
 
-import uuid
-
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance import (
-    find_instances,
-    get_instance,
-    instance_result,
+    instance_to_result,
     matches,
     normalize_region,
+    parse_okms_id,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance_api import InstanceApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 
@@ -122,24 +158,21 @@ def main():
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    if params["id"]:
-        try:
-            params["id"] = str(uuid.UUID(params["id"]))
-        except ValueError:
-            module.fail_json(msg="id must be a KMS id (a UUID), got '%s'" % params["id"])
-    params["region"] = normalize_region(params["region"])
     try:
-        if params["id"]:
-            resource = get_instance(module.client, params["id"])
-            instances = [resource] if resource and matches(resource, params["name"], params["region"]) else []
+        okms_id = parse_okms_id(module.params["id"]) if module.params["id"] else None
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    name, region = module.params["name"], normalize_region(module.params["region"])
+    api = InstanceApi(module.client)
+    try:
+        if okms_id:
+            found = api.get(okms_id)
+            instances = [found] if found and matches(found, name, region) else []
         else:
-            found = find_instances(module.client, name=params["name"], region=params["region"])
-            # The list answer carries no CA: one read per instance adds it, as okms_instance returns it.
-            instances = [get_instance(module.client, r["id"]) for r in sorted(found, key=lambda r: r["id"])]
+            instances = api.read_matching(name=name, region=region)
     except OvhApiError as exc:
         module.fail_api_error(exc)
-    module.exit_json(changed=False, instances=[instance_result(r) for r in instances if r])
+    module.exit_json(changed=False, instances=[instance_to_result(resource) for resource in instances])
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
+  - ovhcloud.kms.attributes.api
 attributes:
   check_mode:
     support: full
@@ -37,11 +38,6 @@ attributes:
         key file's fingerprint, never key material.
   idempotent:
     support: full
-  action_group:
-    support: full
-  platform:
-    support: N/A
-    platforms: all
 options:
   okms_id:
     description:
@@ -389,68 +385,83 @@ public_key_file:
       type: bool
 """
 
+
 import json
 
-from ansible.module_utils.basic import missing_required_lib
-
+from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import require_cryptography
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import ensure_file
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_reconciler import ABSENT, Reconciler, TaskError
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key import (
-    CRYPTOGRAPHY_IMPORT_ERROR,
-    DESTROYED_STATES,
     ServiceKeyValidationError,
-    creation_body,
     immutable_differences,
     immutable_differences_message,
-    import_body,
     jwk_from_key_file,
-    key_metadata,
     normalize_deactivation_reason,
     normalize_jwk,
     public_jwk_material,
     resolve_key_spec,
     resolve_state_update,
     secret_values,
-    service_key_from_api,
+    service_key_to_diff,
+    service_key_to_result,
     state_transition_refusal,
     validate_context,
     validate_name,
 )
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
-    OvhAmbiguousRequestError,
-    OvhApiError,
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key_api import (
+    ServiceKeyApi,
+    ServiceKeyNameConflict,
+    key_label,
 )
 
 JWK_SECRET_OPTION = dict(type="str", no_log=True)
 JWK_PUBLIC_OPTION = dict(type="str", no_log=False)
 
 
-class KeyRequest:
-    """What the task asks for, validated before any API call."""
+class ServiceKeyRequest:
+    """What the task asks for, checked against the API's rules before any API call."""
 
-    def __init__(self):
+    def __init__(self, params):
+        self.okms_id = params["okms_id"]
+        self.key_id = params["id"]
+        self.name = params["name"]
+        self.state = params["state"]
+        self.context = params["context"]
+        self.force = params["force"]
+        self.public_key_path = params["public_key_path"]
+        self.public_key_format = params["public_key_format"]
+        self.public_key_mode = params["public_key_mode"]
+        self.public_key_owner = params["public_key_owner"]
+        self.public_key_group = params["public_key_group"]
         self.spec = None          # {type, size, curve, operations} to create and compare, or None
         self.jwk = None           # private JWK to import
         self.state_update = None  # PUT body for key_state, or None
         self.deactivation_reason = None
 
+    @classmethod
+    def from_module(cls, module):
+        """The request of the module's options; raises TaskError naming the option when the API would refuse it."""
+        request = cls(module.params)
+        try:
+            request._check(module)
+        except ServiceKeyValidationError as exc:
+            raise TaskError(str(exc))
+        return request
 
-def build_request(module):
-    """Check every option against the API's rules; fail naming the option before any API call."""
-    params = module.params
-    request = KeyRequest()
-    try:
-        if params["name"] is not None:
-            validate_name(params["name"])
-        validate_context(params["context"])
-        request.deactivation_reason = normalize_deactivation_reason(params["deactivation_reason"])
-        if params["state"] == "absent":
-            if params["public_key_path"]:
+    def _check(self, module):
+        params = module.params
+        if self.name is not None:
+            validate_name(self.name)
+        validate_context(self.context)
+        self.deactivation_reason = normalize_deactivation_reason(params["deactivation_reason"])
+        if self.state == "absent":
+            if self.public_key_path:
                 raise ServiceKeyValidationError("public_key_path applies only with state present")
-            return request
+            return
         if params["key_state"]:
-            request.state_update = resolve_state_update(params["key_state"], request.deactivation_reason)
-        elif request.deactivation_reason:
+            self.state_update = resolve_state_update(params["key_state"], self.deactivation_reason)
+        elif self.deactivation_reason:
             raise ServiceKeyValidationError("deactivation_reason needs key_state deactivated or compromised "
                                             "(or state absent with force)")
         if params["jwk"] is not None or params["key_path"]:
@@ -458,105 +469,110 @@ def build_request(module):
             # Whatever happens next, no output may carry the private members.
             module.no_log_values.update(secret_values(jwk))
             option = "jwk" if params["jwk"] is not None else "key_path"
-            request.jwk, request.spec = normalize_jwk(jwk, params["operations"], kid=params["name"], option=option)
+            self.jwk, self.spec = normalize_jwk(jwk, params["operations"], kid=self.name, option=option)
         elif params["type"]:
-            request.spec = resolve_key_spec(params["type"], params["size"], params["curve"], params["operations"])
+            self.spec = resolve_key_spec(params["type"], params["size"], params["curve"], params["operations"])
         else:
             given = [option for option in ("size", "curve", "operations") if params[option] is not None]
             if given:
                 raise ServiceKeyValidationError("%s needs type (or jwk / key_path to import a key)" % ", ".join(given))
-        if params["public_key_path"] and request.spec and request.spec["type"] == "oct":
+        if self.public_key_path and self.spec and self.spec["type"] == "oct":
             raise ServiceKeyValidationError("public_key_path: an oct key is symmetric and has no public key")
-    except ServiceKeyValidationError as exc:
-        module.fail_json(msg=str(exc))
-    return request
 
 
 def read_key_file(module):
+    """The private JWK held by the file ``key_path`` (PEM or raw oct key)."""
     path = module.params["key_path"]
     try:
         with open(path, "rb") as handle:
             content = handle.read()
     except (IOError, OSError) as exc:
-        module.fail_json(msg="cannot read key_path %s: %s" % (path, exc.strerror or exc))
+        raise TaskError("cannot read key_path %s: %s" % (path, exc.strerror or exc))
     try:
-        jwk = jwk_from_key_file(content, "key_path %s" % path)
+        return jwk_from_key_file(content, "key_path %s" % path)
     except ImportError:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=CRYPTOGRAPHY_IMPORT_ERROR)
-    return jwk
+        require_cryptography(module, "to read the PEM key of key_path")
 
 
-class ServiceKeyReconciler:
-    """Looks the key up once, then converges it one aspect at a time (no API write in check mode)."""
+class ServiceKeyReconciler(Reconciler):
+    """Looks the key up once, then converges it one aspect at a time."""
 
-    def __init__(self, module, request):
-        self.module = module
-        self.params = module.params
-        self.request = request
-        self.client = module.client
-        self.collection_path = "/v2/okms/resource/%s/serviceKey" % self.params["okms_id"]
-        self.changed = False
-        # Describes the API call in flight, for error messages.
-        self.action = "cannot read the service keys of KMS %s" % self.params["okms_id"]
+    to_diff = staticmethod(service_key_to_diff)
 
-    def key_path(self, key_id):
-        return "%s/%s" % (self.collection_path, key_id)
+    def __init__(self, module, request=None):
+        super(ServiceKeyReconciler, self).__init__(module, request)
+        self.api = None
 
-    # -- reading ------------------------------------------------------------------
+    def reconcile(self):
+        if self.request is None:
+            self.request = ServiceKeyRequest.from_module(self.module)
+        self.api = ServiceKeyApi(self.client, self.request.okms_id)
+        try:
+            return self.converge()
+        except ServiceKeyNameConflict as exc:
+            raise TaskError(str(exc))
+
+    def converge(self):
+        request = self.request
+        key = self.lookup()
+        before = dict(key) if key else None
+        if request.state == "absent":
+            if key is not None:
+                self.delete(key)
+            return dict(service_key=ABSENT, **self.diff(before, None))
+
+        if key is None:
+            key = self.create()
+        else:
+            self.check_immutable(key)
+            self.warn_about_context(key)
+            self.ensure_name(key)
+        self.ensure_key_state(key)
+        public_key_file = self.ensure_public_key_file(key) if request.public_key_path else None
+
+        # The lookup already returned the key as the API shows it: re-read only after a change.
+        if self.changed and key.get("id") is not None and not self.check_mode:
+            key = self.api.get(key["id"]) or key
+        result = dict(service_key=service_key_to_result(key), **self.diff(before, key))
+        if public_key_file is not None:
+            result["public_key_file"], file_before, file_after = public_key_file
+            if "diff" in result:
+                result["diff"]["before"]["public_key_file"] = file_before
+                result["diff"]["after"]["public_key_file"] = file_after
+        return result
 
     def lookup(self):
-        if self.params["id"]:
-            return self.read(self.params["id"])
-        return self.find_by_name(self.params["name"])
-
-    def read(self, key_id, key_format=None):
-        """The key, or None when it does not exist."""
-        try:
-            return self.client.get(self.key_path(key_id), params={"format": key_format} if key_format else None)
-        except OvhApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
-
-    def find_by_name(self, name):
-        matches = [key for key in self.client.get_all(self.collection_path)
-                   if key.get("name") == name and key.get("state") not in DESTROYED_STATES]
-        if len(matches) > 1:
-            self.module.fail_json(msg="%d service keys of KMS %s are named %s (ids: %s): give id to choose one"
-                                  % (len(matches), self.params["okms_id"], name,
-                                     ", ".join(key["id"] for key in matches)))
-        return matches[0] if matches else None
+        if self.request.key_id:
+            return self.api.get(self.request.key_id)
+        return self.api.find_by_name(self.request.name)
 
     # -- creating -----------------------------------------------------------------
 
     def create(self):
-        name = self.params["name"]
-        if self.request.jwk is not None:
-            body = import_body(name, self.request.jwk, self.params["context"])
+        request = self.request
+        if request.key_id:
+            raise TaskError("no service key with id %s in KMS %s (a key cannot be created with a chosen id: give "
+                            "only name to create one)" % (request.key_id, request.okms_id))
+        if request.spec is None:
+            raise TaskError("service key %s does not exist in KMS %s: give type (or jwk / key_path) to create it"
+                            % (request.name, request.okms_id))
+        if request.jwk is not None:
+            created = self.apply(self.api.import_key, request.name, request.jwk, request.context)
         else:
-            body = creation_body(name, self.request.spec, self.params["context"])
-        self.changed = True
-        if self.module.check_mode:
-            return dict(self.request.spec, id=None, name=name, state="ACTIVE")
-        self.action = "cannot create service key %s" % name
-        try:
-            created = self.client.post(self.collection_path, body)
-        except OvhAmbiguousRequestError:
-            # The key may exist now: look before anything else, never create it twice.
-            created = self.find_by_name(name)
-            if created is None:
-                raise
+            created = self.apply(self.api.create, request.name, request.spec, request.context)
+        if self.check_mode:
+            # What the API will answer, but the id it has not chosen yet.
+            return dict(request.spec, id=None, name=request.name, state="ACTIVE")
         return created
 
-    # -- updating -----------------------------------------------------------------
+    # -- comparing ----------------------------------------------------------------
 
     def check_immutable(self, key):
-        spec = self.request.spec
-        if spec is None:
+        if self.request.spec is None:
             return
-        differences = immutable_differences(spec, key)
+        differences = immutable_differences(self.request.spec, key)
         if differences:
-            self.module.fail_json(msg=immutable_differences_message(key["name"], differences))
+            raise TaskError(immutable_differences_message(key["name"], differences))
         if self.request.jwk is not None:
             self.check_imported_material(key)
 
@@ -564,130 +580,75 @@ class ServiceKeyReconciler:
         wanted = public_jwk_material(self.request.jwk)
         if wanted is None:
             return  # oct: the API never returns the material
-        current = self.read(key["id"], "JWK") or {}
-        public = (current.get("keys") or [{}])[0]
-        if public_jwk_material(public) != wanted:
-            self.module.fail_json(msg="service key %s holds another public key than the one to import; this module "
-                                      "never replaces a key: import under another name, or delete this key "
-                                      "explicitly" % key["name"])
+        if public_jwk_material(self.api.public_key(key, "JWK") or {}) != wanted:
+            raise TaskError("service key %s holds another public key than the one to import; this module never "
+                            "replaces a key: import under another name, or delete this key explicitly" % key["name"])
+
+    def warn_about_context(self, key):
+        if self.request.context is not None:
+            # The API never returns the context: whether it differs cannot be known, so say so every time.
+            self.warn("context is only applied when a key is created; it cannot be compared or changed on existing "
+                      "service key %s (%s), so it was not sent: create a new key (another name) to use another "
+                      "context" % (key["name"], key["id"]))
+
+    # -- updating -----------------------------------------------------------------
 
     def ensure_name(self, key):
-        wanted = self.params["name"]
-        if not self.params["id"] or wanted is None or key["name"] == wanted:
-            return False
-        self.action = "cannot rename service key %s to %s" % (key["id"], wanted)
-        self.update(key, {"name": wanted}, lambda current: current.get("name") == wanted)
+        wanted = self.request.name
+        if not self.request.key_id or wanted is None or key["name"] == wanted:
+            return
+        self.apply(self.api.rename, key, wanted)
         key["name"] = wanted
-        return True
 
     def ensure_key_state(self, key):
         update = self.request.state_update
         if update is None or key["state"] == update["state"]:
-            return False
+            return
         refusal = state_transition_refusal(key["state"], update["state"])
         if refusal:
-            self.module.fail_json(msg="service key %s: %s" % (key["name"], refusal))
-        self.action = "cannot move service key %s to %s" % (key["name"], update["state"])
-        self.update(key, update, lambda current: current.get("state") == update["state"])
+            raise TaskError("service key %s: %s" % (key["name"], refusal))
+        self.apply(self.api.change_state, key, update)
         key["state"] = update["state"]
-        return True
-
-    def update(self, key, body, applied):
-        self.changed = True
-        if self.module.check_mode:
-            return
-        try:
-            self.client.put(self.key_path(key["id"]), body)
-        except OvhAmbiguousRequestError:
-            current = self.read(key["id"])
-            if current is None or not applied(current):
-                raise
 
     # -- deleting -----------------------------------------------------------------
 
     def delete(self, key):
         if key["state"] == "ACTIVE":
-            if not self.params["force"]:
-                self.module.fail_json(
-                    msg="service key %s (%s) is ACTIVE and was not deleted: deleting a key is permanent and every "
-                        "ciphertext made with it can never be decrypted again. Deactivate it first "
-                        "(key_state: deactivated), or set force: true to deactivate and delete it in one task"
-                        % (key["name"], key["id"]))
-            self.action = "cannot deactivate service key %s before deleting it" % key["name"]
+            if not self.request.force:
+                raise TaskError("service key %s (%s) is ACTIVE and was not deleted: deleting a key is permanent and "
+                                "every ciphertext made with it can never be decrypted again. Deactivate it first "
+                                "(key_state: deactivated), or set force: true to deactivate and delete it in one task"
+                                % (key["name"], key["id"]))
             body = {"state": "DEACTIVATED", "deactivationReason": self.request.deactivation_reason or "UNSPECIFIED"}
-            self.update(key, body, lambda current: current.get("state") != "ACTIVE")
-        self.changed = True
-        if self.module.check_mode:
-            return
-        self.action = "cannot delete service key %s" % key["name"]
-        try:
-            self.client.delete(self.key_path(key["id"]))
-        except OvhAmbiguousRequestError:
-            if self.read(key["id"]) is not None:
-                raise
+            self.apply(self.api.change_state, key, body,
+                       action="deactivate service key %s before deleting it" % key_label(key))
+        self.apply(self.api.delete, key)
 
     # -- public key file ----------------------------------------------------------
 
     def ensure_public_key_file(self, key):
-        path = self.params["public_key_path"]
+        """``(public_key_file result, file diff before, file diff after)``."""
+        request = self.request
+        path = request.public_key_path
         if key["type"] == "oct":
-            self.module.fail_json(msg="public_key_path: service key %s is an oct (symmetric) key and has no "
-                                      "public key" % key["name"])
+            raise TaskError("public_key_path: service key %s is an oct (symmetric) key and has no public key"
+                            % key["name"])
         if key.get("id") is None:
             # Check mode, key still to be created: its public key does not exist yet.
             return {"path": path, "changed": True}, {"path": path, "state": "absent"}, {"path": path, "state": "file"}
-        self.action = "cannot read the public key of service key %s" % key["name"]
-        key_format = self.params["public_key_format"]
-        current = self.read(key["id"], key_format.upper())
-        if key_format == "pem":
-            content = current["keysPEM"][0]["pem"]
-            content = content if content.endswith("\n") else content + "\n"
+        public = self.api.public_key(key, request.public_key_format.upper())
+        if public is None:
+            raise TaskError("service key %s (%s) was deleted while its public key was being read"
+                            % (key["name"], key["id"]))
+        if request.public_key_format == "pem":
+            content = public if public.endswith("\n") else public + "\n"
         else:
-            content = json.dumps(current["keys"][0], indent=2, sort_keys=True) + "\n"
-        result = ensure_file(self.module, path, content, self.params["public_key_mode"],
-                             self.params["public_key_owner"], self.params["public_key_group"])
-        self.changed = self.changed or result.changed
-        return {"path": path, "changed": result.changed}, result.before, result.after
-
-
-def converge(reconciler, request, params):
-    """Run the lookup and every change; returns (before, after, public_key_file, file_diff)."""
-    key = reconciler.lookup()
-    before = dict(key) if key else None
-    if params["state"] == "absent":
-        if key is not None:
-            reconciler.delete(key)
-        return before, None, None, None
-
-    if key is None:
-        if params["id"]:
-            reconciler.module.fail_json(msg="no service key with id %s in KMS %s (a key cannot be created with a "
-                                            "chosen id: give only name to create one)"
-                                            % (params["id"], params["okms_id"]))
-        if request.spec is None:
-            reconciler.module.fail_json(msg="service key %s does not exist in KMS %s: give type (or jwk / key_path) "
-                                            "to create it" % (params["name"], params["okms_id"]))
-        key = reconciler.create()
-    else:
-        reconciler.check_immutable(key)
-        if params["context"] is not None:
-            # The API never returns the context: whether it differs cannot be known, so say so every time.
-            reconciler.module.warn(
-                "context is only applied when a key is created; it cannot be compared or changed on existing "
-                "service key %s (%s), so it was not sent: create a new key (another name) to use another context"
-                % (key["name"], key["id"]))
-        reconciler.ensure_name(key)
-    reconciler.ensure_key_state(key)
-
-    file_result = file_before = file_after = None
-    if params["public_key_path"]:
-        file_result, file_before, file_after = reconciler.ensure_public_key_file(key)
-
-    # The lookup already returned the key as the API shows it: re-read only after a change.
-    if reconciler.changed and key.get("id") is not None and not reconciler.module.check_mode:
-        reconciler.action = "cannot read service key %s" % key["name"]
-        key = reconciler.read(key["id"]) or key
-    return before, key, file_result, (file_before, file_after)
+            content = json.dumps(public, indent=2, sort_keys=True) + "\n"
+        written = ensure_file(self.module, path, content, request.public_key_mode, request.public_key_owner,
+                              request.public_key_group)
+        if written.changed:
+            self.changed = True
+        return {"path": path, "changed": written.changed}, written.before, written.after
 
 
 def main():
@@ -733,22 +694,7 @@ def main():
                             ("key_path", "size"), ("jwk", "curve"), ("key_path", "curve")],
         supports_check_mode=True,
     )
-    request = build_request(module)
-    reconciler = ServiceKeyReconciler(module, request)
-    try:
-        before, after, file_result, file_diff = converge(reconciler, request, module.params)
-    except OvhApiError as exc:
-        module.fail_api_error(exc, msg_prefix=reconciler.action, changed=reconciler.changed)
-
-    result = dict(changed=reconciler.changed, service_key=service_key_from_api(after) if after else {})
-    if file_result is not None:
-        result["public_key_file"] = file_result
-    if module._diff:
-        diff_before, diff_after = key_metadata(before), key_metadata(after)
-        if file_result is not None:
-            diff_before["public_key_file"], diff_after["public_key_file"] = file_diff
-        result["diff"] = dict(before=diff_before, after=diff_after)
-    module.exit_json(**result)
+    ServiceKeyReconciler(module).run()
 
 
 if __name__ == "__main__":

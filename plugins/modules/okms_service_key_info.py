@@ -20,20 +20,8 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads; it runs the same way in check mode.
-  diff_mode:
-    support: N/A
-  idempotent:
-    support: N/A
-  action_group:
-    support: full
-  platform:
-    support: N/A
-    platforms: all
+  - ovhcloud.kms.attributes.api
+  - ovhcloud.kms.attributes.info_module
 options:
   okms_id:
     description:
@@ -169,7 +157,8 @@ service_keys:
 """
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
-from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key import service_key_from_api
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key import service_key_to_result
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key_api import ServiceKeyApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 
 
@@ -181,24 +170,17 @@ def matches(key, params):
     return params["type"] is None or key.get("type") == params["type"]
 
 
-def read_keys(module):
-    client = module.client
-    collection_path = "/v2/okms/resource/%s/serviceKey" % module.params["okms_id"]
-    key_format = module.params["format"].upper() if module.params["format"] else None
-    if module.params["id"]:
-        try:
-            keys = [client.get("%s/%s" % (collection_path, module.params["id"]),
-                               params={"format": key_format} if key_format else None)]
-        except OvhApiError as exc:
-            if exc.status != 404:
-                raise
-            keys = []
-        return [key for key in keys if matches(key, module.params)]
-    keys = [key for key in client.get_all(collection_path) if matches(key, module.params)]
-    if key_format:
-        # The list carries no public material: read each key with it.
-        keys = [client.get("%s/%s" % (collection_path, key["id"]), params={"format": key_format}) for key in keys]
-    return keys
+def read_keys(api, params):
+    key_format = params["format"].upper() if params["format"] else None
+    if params["id"]:
+        keys = [api.get(params["id"], key_format)]
+    else:
+        keys = [key for key in api.list() if matches(key, params)]
+        if key_format:
+            # The list carries no public material: read each key with it.
+            keys = [api.get(key["id"], key_format) for key in keys]
+    # A key deleted meanwhile reads as None.
+    return [key for key in keys if key is not None and matches(key, params)]
 
 
 def main():
@@ -216,10 +198,10 @@ def main():
         supports_check_mode=True,
     )
     try:
-        keys = read_keys(module)
+        keys = read_keys(ServiceKeyApi(module.client, module.params["okms_id"]), module.params)
     except OvhApiError as exc:
-        module.fail_api_error(exc, msg_prefix="cannot read the service keys of KMS %s" % module.params["okms_id"])
-    module.exit_json(changed=False, service_keys=[service_key_from_api(key) for key in keys])
+        module.fail_api_error(exc)
+    module.exit_json(changed=False, service_keys=[service_key_to_result(key) for key in keys])
 
 
 if __name__ == "__main__":

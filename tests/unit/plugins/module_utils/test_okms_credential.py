@@ -22,6 +22,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential impor
     WantedCredential,
     build_csr,
     certificate_matches_public_key,
+    credential_to_diff,
     credential_to_result,
     effective_renew_before,
     filter_credentials,
@@ -32,6 +33,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential impor
     load_private_key,
     parse_api_datetime,
     private_key_pem,
+    private_key_type,
     replacement_reasons,
     select_current,
     validate_description,
@@ -208,6 +210,14 @@ def test_private_keys_are_read_in_sec1_pkcs1_and_pkcs8(certificate_type, private
     assert loaded.public_key().public_numbers() == key.public_key().public_numbers()
 
 
+def test_private_key_type_names_only_keys_the_kms_accepts():
+    assert private_key_type(generate_private_key("ECDSA")) == "ECDSA"
+    assert private_key_type(ec.generate_private_key(ec.SECP384R1())) == "ECDSA"
+    assert private_key_type(rsa.generate_private_key(public_exponent=65537, key_size=2048)) == "RSA"
+    assert private_key_type(rsa.generate_private_key(public_exponent=65537, key_size=1024)) is None
+    assert private_key_type(ec.generate_private_key(ec.SECP256K1())) is None
+
+
 def test_locally_generated_keys_are_written_as_pkcs8():
     assert private_key_pem(generate_private_key("ECDSA")).startswith(b"-----BEGIN PRIVATE KEY-----\n")
 
@@ -306,6 +316,13 @@ def test_result_shape_is_snake_case_and_never_has_the_private_key():
     assert result["certificate_pem"] == "CERT"
     assert "SECRET" not in repr(result)
     assert "privateKeyPEM" in api, "the caller's object is left alone"
+
+
+def test_diff_shape_has_no_certificate_body_and_sorted_urns():
+    api = credential(privateKeyPEM="SECRET", certificatePEM="CERT", identityURNs=[USER, ACCOUNT])
+    assert credential_to_diff(api) == dict(
+        id=api["id"], name="web1", status="READY", identity_urns=sorted([USER, ACCOUNT]), description=None,
+        certificate_type="ECDSA", expired_at="2026-05-01T12:00:00Z")
 
 
 def test_newest_credential_is_current_and_deleting_ones_are_ignored():

@@ -5,15 +5,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import json
-
 import pytest
-
-from ansible.module_utils import basic
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
+from ansible_collections.ovhcloud.kms.tests.unit.module_harness import module_args
 
 
 class ModuleFailed(Exception):
@@ -22,32 +18,9 @@ class ModuleFailed(Exception):
         self.kwargs = kwargs
 
 
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        patch_module_args = None
-    if patch_module_args:
-        with patch_module_args(args):
-            yield
-    else:
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-
-
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch, tmp_path):
-    """No OVH_* variables and no ovh.conf from the machine running the tests."""
-    for name in ("OVH_ENDPOINT", "OVH_APPLICATION_KEY", "OVH_APPLICATION_SECRET", "OVH_CONSUMER_KEY",
-                 "OVH_CLIENT_ID", "OVH_CLIENT_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
+def failures_raise(monkeypatch):
+    # Isolation from the machine's OVH_* and ovh.conf comes from tests/unit/conftest.py.
     monkeypatch.setattr(OkmsModule, "fail_json", raise_module_failed)
 
 

@@ -19,14 +19,14 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key impo
     immutable_differences,
     immutable_differences_message,
     jwk_from_key_file,
-    key_metadata,
     normalize_deactivation_reason,
     normalize_jwk,
     public_jwk_material,
     resolve_key_spec,
     resolve_state_update,
     secret_values,
-    service_key_from_api,
+    service_key_to_diff,
+    service_key_to_result,
     state_transition_refusal,
     validate_context,
     validate_name,
@@ -163,21 +163,22 @@ API_EC_KEY = {"id": "k2", "name": "signing", "type": "EC", "size": None, "curve"
 def test_check_mode_prediction_of_an_ec_key_matches_the_api_answer():
     spec = resolve_key_spec("EC", curve="P-384")
     predicted = dict(spec, id=None, name="signing", state="ACTIVE")  # what check mode reports
-    created = service_key_from_api(API_EC_KEY)
-    assert key_metadata(predicted) == dict(key_metadata(created), id=None)
-    assert key_metadata(created)["size"] is None and key_metadata(created)["curve"] == "P-384"
+    assert service_key_to_diff(predicted) == dict(service_key_to_diff(API_EC_KEY), id=None)
+    # Both modules return the prediction and the answer through the same shaping.
+    assert service_key_to_result(predicted) == dict(service_key_to_diff(API_EC_KEY), id=None)
+    assert service_key_to_diff(API_EC_KEY)["size"] is None and service_key_to_diff(API_EC_KEY)["curve"] == "P-384"
     assert immutable_differences(spec, API_EC_KEY) == []
 
 
 def test_metadata_for_diff_holds_no_material_and_snake_case_keeps_tags():
     api_key = dict(EXISTING_OCT, keys=[{"kid": "k1", "kty": "oct"}],
                    iam={"displayName": "data", "tags": {"ovh:type": "oct", "ovh:state": "ACTIVE"}})
-    shaped = service_key_from_api(api_key)
+    shaped = service_key_to_result(api_key)
     assert shaped["created_at"] == "2025-01-01T00:00:00Z"
     assert shaped["iam"] == {"display_name": "data", "tags": {"ovh:type": "oct", "ovh:state": "ACTIVE"}}
-    assert key_metadata(shaped) == {"id": "k1", "name": "data", "type": "oct", "size": 128, "curve": None,
-                                    "operations": ["decrypt", "encrypt"], "state": "ACTIVE"}
-    assert key_metadata(None) == {}
+    assert service_key_to_diff(api_key) == {"id": "k1", "name": "data", "type": "oct", "size": 128, "curve": None,
+                                            "operations": ["decrypt", "encrypt"], "state": "ACTIVE"}
+    assert service_key_to_diff(None) == {}
 
 
 # --- JWK conversion -----------------------------------------------------------------------

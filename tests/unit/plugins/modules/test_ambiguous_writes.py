@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhAmbiguousRequestError, OvhApiError
 from ansible_collections.ovhcloud.kms.plugins.modules import okms_credential, okms_instance, okms_service_key
-from ansible_collections.ovhcloud.kms.tests.unit.plugins.module_utils.test_okms_module import module_args
+from ansible_collections.ovhcloud.kms.tests.unit.module_harness import module_args
 
 OKMS_ID = "5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10"
 CONNECTION = dict(endpoint="ovh-eu", client_id="cid", client_secret="s3cr3t")

@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential import WantedCredential
 from ansible_collections.ovhcloud.kms.plugins.modules import okms_credential
 
 NOW = datetime.datetime(2025, 3, 1, 12, 0, 0, tzinfo=datetime.timezone.utc)
@@ -17,20 +18,23 @@ CREDENTIAL_ID = "2b7ed1fa-43a3-4a8a-9c4b-d0a3ba1fd55a"
 
 
 class FakeModule:
-    def __init__(self, validity):
-        self.params = dict(okms_id="5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10", name="web1", validity=validity)
+    params = {}
+    check_mode = False
+    _diff = False
 
 
-class FakeTask:
-    def __init__(self, renew_before):
-        self.renew_before = renew_before
+class FakeRequest:
+    def __init__(self, validity, renew_before):
+        self.name = "web1"
+        self.validity = validity
+        self.wanted = WantedCredential([], None, "ECDSA", renew_before)
 
 
 def warnings_for(monkeypatch, validity, renew_before, created, expired):
     monkeypatch.setattr(okms_credential, "utc_now", lambda: NOW)
-    reconciler = okms_credential.CredentialReconciler(FakeModule(validity))
+    reconciler = okms_credential.CredentialReconciler(FakeModule(), FakeRequest(validity, renew_before))
     credential = dict(id=CREDENTIAL_ID, createdAt=created, expiredAt=expired)
-    reconciler.warn_if_validity_differs(credential, FakeTask(renew_before))
+    reconciler.warn_if_validity_differs(credential)
     return reconciler.warnings
 
 
