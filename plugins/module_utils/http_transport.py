@@ -113,6 +113,14 @@ def encode_request(url, params=None, body=None):
     return url, data, headers
 
 
+def error_body(response):
+    """The decoded JSON of an error answer, or None when it has none (error parsers read it)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
 def json_or_none(response):
     """The response's JSON body, None when it has none; a body that is not JSON is an error."""
     if not response.content:

@@ -23,6 +23,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import
     HttpTransport,
     collect_pages,
     encode_request,
+    error_body,
     json_or_none,
     tls_verify,
 )
@@ -32,10 +33,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import Kms
 
 def kms_error_from_response(method, path, response):
     """Build a KmsApiError from a data-plane error answer (one readable line)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = error_body(response)
     error_code = error_id = request_id = None
     messages = []
     if isinstance(body, dict):

@@ -21,6 +21,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import
     collect_pages,
     contacted_url,
     encode_request,
+    error_body,
     json_or_none,
     tls_verify,
 )
@@ -37,10 +38,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import Ovh
 
 def error_from_response(method, path, response):
     """Build an OvhApiError from an error response (v2 ``class`` or v1/auth ``errorCode`` bodies)."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = error_body(response)
     error_class = error_code = message = details = None
     if isinstance(body, dict):
         error_code = body.get("errorCode") or body.get("error")
