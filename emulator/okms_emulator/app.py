@@ -8,8 +8,10 @@ import threading
 from . import pki
 from .audit import AuditLog
 from .auth import Authenticator, ensure_account
+from .control_secrets import ControlSecrets
 from .control_v2 import ControlV2
-from .data_plane import DataPlane
+from .data_plane import DATA_PAGE_SIZE, DataPlane
+from .faults import ADMIN_PATH, FaultInjector
 from .kms import purge_deleted_credentials
 from .ordering_v1 import OrderingV1
 from .pagination import Paginator
@@ -37,7 +39,7 @@ class Emulator:
     def __init__(self, state_dir, host="127.0.0.1", port=0, data_port=0,
                  credential_ready_delay=2.0, credential_delete_delay=1.0,
                  order_delivery_delay=2.0, token_lifetime=3599, max_clock_skew=60,
-                 page_size=3, max_page_size=100, verbose=False, subsidiary="FR"):
+                 page_size=3, max_page_size=100, verbose=False, subsidiary="FR", faults=None):
         os.makedirs(state_dir, exist_ok=True)
         self.state_dir = os.path.abspath(state_dir)
         self.host = host
@@ -59,6 +61,7 @@ class Emulator:
         self.paginator = Paginator(pagination_secret, page_size, max_page_size)
         self.authenticator = Authenticator(self.store, max_clock_skew, token_lifetime)
         self.audit = AuditLog(os.path.join(self.state_dir, "audit.jsonl"))
+        self.faults = FaultInjector(faults)  # faults: a FaultConfig, or None for none
 
         files = self._server_identity()
         self.control_ctx = control_context(files["certificatePEM"], files["keyPEM"])
@@ -70,8 +73,13 @@ class Emulator:
         self.router = Router()
         self.ordering = OrderingV1(self)
         self.ordering.register(self.router)
-        ControlV2(self).register(self.router)
-        self.data_plane = DataPlane(self.store)  # its own Router: data-plane paths and error bodies
+        control_v2 = ControlV2(self)
+        control_v2.register(self.router)
+        ControlSecrets(self, control_v2).register(self.router)
+        # Its own Router (data-plane paths and error bodies), tokens checked by the same Authenticator,
+        # secret lists paged with the data plane's sizes.
+        self.data_plane = DataPlane(self.store, self.authenticator,
+                                    Paginator(pagination_secret, DATA_PAGE_SIZE, DATA_PAGE_SIZE))
 
         self.control_server = bind(host, port, ControlHandler, self.control_ctx, self)
         self.data_server = bind(host, data_port, DataHandler, self.data_ctx, self)
@@ -117,6 +125,7 @@ class Emulator:
             "account": c["account"],
             "data_endpoint": self.data_endpoint,
             "audit_log": self.audit.path,
+            "faults_url": self.base_url + ADMIN_PATH,
             "state_dir": self.state_dir,
             "pid": os.getpid(),
         }

@@ -1,13 +1,16 @@
 """Audit log: one JSON line per request, so tests can prove that check mode
-(or any read-only run) changed nothing: filter on ``"mutating": true``."""
+(or any read-only run) changed nothing: filter on ``"mutating": true``; and
+count injected faults by kind (``"fault"``)."""
 
 import datetime
 import json
 import re
 import threading
 
-# Requests that use POST but change no state.
-_NON_MUTATING_CONTROL = {"/auth/oauth2/token", "/1.0/auth/credential"}
+from .faults import ADMIN_PATH
+
+# Requests that use POST/PUT but change no API state.
+_NON_MUTATING_CONTROL = {"/auth/oauth2/token", "/1.0/auth/credential", ADMIN_PATH}
 _NON_MUTATING_DATA = re.compile(r"^/api/[^/]+/v1/(servicekey/[^/]+/(encrypt|decrypt|datakey|datakey/decrypt|sign|verify)|random)$")
 
 
@@ -26,8 +29,14 @@ class AuditLog:
         self.path = path
         self._lock = threading.Lock()
 
-    def write(self, plane, identity, method, path, query, status):
-        line = json.dumps({
+    def write(self, plane, identity, method, path, query, status, fault=None, applied_status=None,
+              user_agent=None):
+        """``status`` is what the client received (None: the connection was closed unanswered).
+
+        ``fault`` is the injected fault kind or None; with a fault, ``applied_status``
+        is the status the request got when it was applied, None when it never was.
+        """
+        entry = {
             "time": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
             "plane": plane,
             "identity": identity,
@@ -36,6 +45,11 @@ class AuditLog:
             "query": query,
             "status": status,
             "mutating": is_mutating(plane, method, path),
-        }, sort_keys=True)
+            "fault": fault,
+            "user_agent": user_agent,
+        }
+        if fault is not None:
+            entry["applied_status"] = applied_status
+        line = json.dumps(entry, sort_keys=True)
         with self._lock, open(self.path, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")

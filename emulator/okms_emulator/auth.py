@@ -87,7 +87,7 @@ class Authenticator:
         """Return the caller identity (audit label) or raise ApiError."""
         authz = headers.get("Authorization", "")
         if authz[:7].lower() == "bearer ":
-            return self._check_bearer(authz[7:].strip())
+            return self.check_token(authz[7:].strip())
         app_key = headers.get("X-Ovh-Application")
         if not app_key:
             raise _auth_error(401, "NOT_AUTHENTICATED", "You must login first", "Client::Unauthorized")
@@ -115,7 +115,9 @@ class Authenticator:
             raise _auth_error(400, "INVALID_SIGNATURE", "Invalid signature", "Client::BadRequest")
         return f"account:{ACCOUNT}"
 
-    def _check_bearer(self, token):
+    def check_token(self, token):
+        """The identity (``oauth2:<clientId>``) of a valid access token, else a 401 ApiError.
+        Used on both planes: the data plane takes the same tokens (Bearer or X-Vault-Token)."""
         digest = hashlib.sha256(token.encode()).hexdigest()
         with self.store.lock:
             entry = self._acc["tokens"].get(digest)

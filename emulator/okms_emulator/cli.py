@@ -9,7 +9,17 @@ import threading
 import time
 
 from .app import Emulator
+from .faults import KINDS, METHODS, PLANES, FaultConfig, FaultConfigError
 from .ordering_v1 import SUBSIDIARIES
+
+
+def _fault_config(args, parser):
+    try:
+        return FaultConfig(rate=args.fault_rate, kinds=args.fault_kinds, seed=args.fault_seed,
+                           methods=args.fault_methods, paths=args.fault_paths, planes=args.fault_planes,
+                           slow_seconds=args.fault_slow_seconds)
+    except FaultConfigError as exc:
+        parser.error(f"--fault-{exc.setting.replace('_', '-')} {exc.problem}")
 
 
 def _serve(args):
@@ -20,7 +30,7 @@ def _serve(args):
         order_delivery_delay=args.order_delivery_delay,
         token_lifetime=args.token_lifetime, max_clock_skew=args.max_clock_skew,
         page_size=args.page_size, max_page_size=args.max_page_size, verbose=args.verbose,
-        subsidiary=args.subsidiary,
+        subsidiary=args.subsidiary, faults=args.faults,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -78,6 +88,22 @@ def main(argv=None):
     serve.add_argument("--subsidiary", default="FR", choices=sorted(SUBSIDIARIES),
                        help="the account's OVHcloud subsidiary (ovhSubsidiary of GET /me; default FR)")
     serve.add_argument("--verbose", action="store_true", help="log requests and TLS errors to stderr")
+    faults = serve.add_argument_group(
+        "fault injection", "off by default; also changed at run time with GET/PUT /_emulator/faults")
+    faults.add_argument("--fault-rate", type=float, default=0.0,
+                        help="share of targeted requests that get a fault, 0 to 1 (default 0: off)")
+    faults.add_argument("--fault-kinds", default=",".join(KINDS),
+                        help=f"comma-separated kinds, chosen uniformly (default: all of {','.join(KINDS)})")
+    faults.add_argument("--fault-seed", type=int, default=None,
+                        help="seed of the fault sequence, for repeatable runs (default: random)")
+    faults.add_argument("--fault-methods", default="",
+                        help=f"comma-separated HTTP methods to target, of {','.join(METHODS)} (default: all)")
+    faults.add_argument("--fault-paths", default=None,
+                        help="regular expression searched in the request path (default: every path)")
+    faults.add_argument("--fault-planes", default=",".join(PLANES),
+                        help="comma-separated planes to target: control, data (default: both)")
+    faults.add_argument("--fault-slow-seconds", type=float, default=1.0,
+                        help="delay of a 'slow' answer in seconds (default 1)")
     serve.set_defaults(func=_serve)
 
     stop = sub.add_parser("stop", help="SIGTERM the emulator of a state dir and wait for it")
@@ -86,6 +112,8 @@ def main(argv=None):
     stop.set_defaults(func=_stop)
 
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        args.faults = _fault_config(args, serve)
     return args.func(args)
 
 

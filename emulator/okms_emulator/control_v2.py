@@ -1,4 +1,5 @@
-"""``/v2/okms`` control-plane operations (all but secrets, secretConfig, logs).
+"""``/v2/okms`` control-plane operations (all but secrets and secretConfig,
+which are ``control_secrets.py``'s, and logs, not served).
 
 Responses follow the models of ``specs/ovh-api-v2-okms.json`` exactly;
 credential bodies are validated here with the spec's error classes,
@@ -16,6 +17,7 @@ from . import kms as kmsmod
 from . import pki
 from .errors import ApiError
 from .routing import Response
+from .secret_manager import SecretManager
 
 CRED = "Client::BadRequest::Credential"
 IDENTITY_URN = re.compile(
@@ -80,8 +82,9 @@ class ControlV2:
 
     # -- helpers ------------------------------------------------------------------
 
-    def _page(self, req, items, scope, error_class):
-        chunk, headers = self.emu.paginator.page(items, req.headers, scope, error_class)
+    def _page(self, req, entries, scope, error_class):
+        """``entries``: (sort key, item) pairs in the list's order; the cursor holds a sort key."""
+        chunk, headers = self.emu.paginator.page(entries, req.headers, scope, error_class)
         return Response(200, chunk, headers)
 
     @staticmethod
@@ -150,15 +153,17 @@ class ControlV2:
     # -- reference ----------------------------------------------------------------
 
     def regions(self, req):
-        items = [{"id": rid, "type": typ, "certifications": certs,
-                  "restEndpoint": self.emu.data_endpoint,
-                  "kmipEndpoint": f"{rid}.okms.ovh.net:5696"}
-                 for rid, (typ, certs) in sorted(kmsmod.REGIONS.items())]
-        return self._page(req, items, "regions", "RegionPaginationCursorInvalidValue")
+        entries = [((rid,), {"id": rid, "type": typ, "certifications": certs,
+                             "restEndpoint": self.emu.data_endpoint,
+                             "kmipEndpoint": f"{rid}.okms.ovh.net:5696"})
+                   for rid, (typ, certs) in sorted(kmsmod.REGIONS.items())]
+        return self._page(req, entries, "regions", "RegionPaginationCursorInvalidValue")
 
     def service_key_reference(self, req):
         region = self._region_arg(req)
-        return self._page(req, SERVICE_KEY_REFERENCE, "reference/serviceKey/" + region,
+        # A fixed list: its position is a stable key.
+        return self._page(req, [((i,), item) for i, item in enumerate(SERVICE_KEY_REFERENCE)],
+                          "reference/serviceKey/" + region,
                           "ServiceKeyReferencePaginationCursorInvalidValue")
 
     # -- KMS ----------------------------------------------------------------------
@@ -170,6 +175,7 @@ class ControlV2:
 
     def kms_body(self, record, public_ca=False):
         region = record["region"]
+        secret_count, version_count = SecretManager(self.store, record).counts()
         body = {
             "id": record["id"], "region": region,
             "restEndpoint": self.emu.data_endpoint,
@@ -177,7 +183,7 @@ class ControlV2:
             "kmipRsaEndpoint": f"{region}.okms.ovh.net:5697",
             "swaggerEndpoint": f"{self.emu.data_endpoint}/api/{record['id']}/openapi.yaml",
             "serviceKeyCount": len(record["serviceKeys"]),
-            "kmipObjectCount": 0, "secretCount": 0, "secretVersionCount": 0,
+            "kmipObjectCount": 0, "secretCount": secret_count, "secretVersionCount": version_count,
             "iam": self.kms_iam(record),
         }
         if public_ca:
@@ -189,9 +195,9 @@ class ControlV2:
         filters = self._tag_filter(req)
         with self.store.lock:
             records = sorted(self.store.data["okms"].values(), key=lambda r: (r["createdAt"], r["id"]))
-            items = [self.kms_body(r) for r in records]
-        items = [i for i in items if self._tags_match(i["iam"]["tags"], filters)]
-        return self._page(req, items, "resource", "OKMSPaginationCursorInvalidValue")
+            entries = [((r["createdAt"], r["id"]), self.kms_body(r)) for r in records]
+        entries = [(key, i) for key, i in entries if self._tags_match(i["iam"]["tags"], filters)]
+        return self._page(req, entries, "resource", "OKMSPaginationCursorInvalidValue")
 
     def get_kms(self, req, okmsId):
         public_ca = self._bool_arg(req, "publicCA")
@@ -226,8 +232,9 @@ class ControlV2:
         with self.store.lock:
             record = kmsmod.get_kms(self.store, okmsId)
             creds = sorted(record["credentials"].values(), key=lambda c: (c["createdAtTs"], c["id"]))
-            items = [self._cred_body(c, s) for c in creds if (s := self._cred_status(c)) is not None]
-        return self._page(req, items, "credential/" + record["id"], "CredentialPaginationCursorInvalidValue")
+            entries = [((c["createdAtTs"], c["id"]), self._cred_body(c, s))
+                       for c in creds if (s := self._cred_status(c)) is not None]
+        return self._page(req, entries, "credential/" + record["id"], "CredentialPaginationCursorInvalidValue")
 
     def get_credential(self, req, okmsId, credentialId):
         with self.store.lock:
@@ -404,9 +411,9 @@ class ControlV2:
         with self.store.lock:
             record = kmsmod.get_kms(self.store, okmsId)
             keys = sorted(record["serviceKeys"].values(), key=lambda k: (k["createdAt"], k["id"]))
-            items = [self._key_body(record, k, True) for k in keys]
-        items = [i for i in items if self._tags_match(i["iam"]["tags"], filters)]
-        return self._page(req, items, "serviceKey/" + record["id"], "ServiceKeyPaginationCursorInvalidValue")
+            entries = [((k["createdAt"], k["id"]), self._key_body(record, k, True)) for k in keys]
+        entries = [(key, i) for key, i in entries if self._tags_match(i["iam"]["tags"], filters)]
+        return self._page(req, entries, "serviceKey/" + record["id"], "ServiceKeyPaginationCursorInvalidValue")
 
     def get_key(self, req, okmsId, keyId):
         fmt = req.arg("format")

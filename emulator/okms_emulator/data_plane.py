@@ -1,7 +1,10 @@
-"""Data plane (KMS REST API): /api/{okmsId}/v1/servicekey... and /v1/random.
+"""Data plane (KMS REST API): /api/{okmsId}/v1/servicekey..., /v1/random, and the
+Secret Manager's v2 REST API (``data_secrets.py``) and Vault-KV2 API (``kv2.py``).
 
-Every request under /api/{okmsId}/ is first authorised by its client
-certificate (mTLS, once, in :meth:`DataPlane.serve`), then dispatched through a
+Every request under /api/{okmsId}/ is first authorised (once, in
+:meth:`DataPlane.serve`) by its client certificate (mTLS) or, without one, by
+an OAuth2 access token of the emulator (``Authorization: Bearer`` or Vault's
+``X-Vault-Token``), then dispatched through a
 :class:`~okms_emulator.routing.Router` whose 404/405 use the data-plane error
 body. Adding a path is one ``router.add(...)`` line in ``DataPlane.register``.
 
@@ -24,6 +27,7 @@ import datetime
 import json
 import os
 import re
+import secrets
 import uuid
 
 from cryptography import x509
@@ -34,8 +38,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from . import keys, pki
+from .data_errors import SECRETS, SERVICE_KEYS, DataPlaneError, error_body
+from .data_secrets import DataSecrets
+from .errors import ApiError
 from .keys import ServiceKeyError, b64url_decode, b64url_encode
+from .kv2 import KV2, is_kv2_path
+from .pagination import Paginator
 from .routing import Request, Response, Router
+from .secret_manager import SecretError
 
 PLAINTEXT_MAX = 4096
 CONTEXT_MAX = 64
@@ -47,11 +57,7 @@ REVOCATION_REASONS = tuple(r.lower() for r in keys.DEACTIVATION_REASONS)
 # Processing operations (KMIP semantics): allowed on deactivated/compromised keys too.
 PROCESS_STATES = ("ACTIVE", "DEACTIVATED", "COMPROMISED")
 
-# error_code layout from okms-sdk-go: major<<24 | minor<<16 | category<<12 | code
-_MAJOR_REST, _MINOR_SERVICEKEYS = 3, 3
-_CATEGORY = {400: 2, 401: 3, 403: 4, 404: 5, 405: 2, 409: 2, 500: 1}
-
-# Everything under /api/{okmsId}/ needs a client certificate of that KMS, known path or not.
+# Everything under /api/{okmsId}/ needs a client certificate of that KMS (or a token), known path or not.
 _KMS_PATH = re.compile(r"^/api/([^/]*)/")
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SIGN_ALGS = {
@@ -62,19 +68,6 @@ _SIGN_ALGS = {
 }
 _CREATE_FIELDS = {"id", "name", "context", "type", "size", "curve", "operations", "protectionLevel", "keys",
                   "extractable"}  # extractable: sent by newer okms-cli; accepted and ignored
-
-
-class DataPlaneError(Exception):
-    def __init__(self, status, message, app_code=1):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.app_code = app_code
-
-
-def error_body(status, message, app_code=1):
-    code = (_MAJOR_REST << 24) | (_MINOR_SERVICEKEYS << 16) | (_CATEGORY.get(status, 2) << 12) | (app_code & 0xFFF)
-    return {"error_code": code, "error_id": str(uuid.uuid4()), "errors": [message], "request_id": str(uuid.uuid4())}
 
 
 # --- request helpers ----------------------------------------------------------
@@ -292,11 +285,21 @@ def _method_not_allowed(method, path, allowed):
     return DataPlaneError(405, f"method {method} is not allowed here (use {' or '.join(allowed)})")
 
 
-class DataPlane:
-    """The KMS REST API of every KMS in the store."""
+# The data plane's lists: the spec's default (and largest) X-Pagination-Size is 100.
+DATA_PAGE_SIZE = 100
 
-    def __init__(self, store):
+
+class DataPlane:
+    """The KMS REST API of every KMS in the store.
+
+    ``authenticator`` (auth.Authenticator) checks access tokens; ``paginator``
+    pages the secret lists (a private one when None, e.g. in unit tests).
+    """
+
+    def __init__(self, store, authenticator=None, paginator=None):
         self.store = store
+        self.authenticator = authenticator
+        self.paginator = paginator or Paginator(secrets.token_bytes(32), DATA_PAGE_SIZE, DATA_PAGE_SIZE)
         self.router = Router(not_found=_not_found, method_not_allowed=_method_not_allowed)
         self.register(self.router)
 
@@ -317,22 +320,32 @@ class DataPlane:
         router.add("POST", key_path + "/sign", self.sign)
         router.add("POST", key_path + "/verify", self.verify)
         router.add("GET", "/api/{okmsId}/v1/random", self.random)
+        DataSecrets(self.store, self.paginator).register(router)
+        KV2(self.store, self.paginator).register(router)
 
     # --- dispatch ---------------------------------------------------------------
 
     def serve(self, req, peer_certificate):
-        """Authorise ``req`` by the client certificate (DER or None), then dispatch it.
+        """Authorise ``req`` by its client certificate (DER or None) or its token, then dispatch it.
 
-        Sets ``req.identity`` when the certificate is accepted.
+        Sets ``req.identity`` when the caller is accepted. A client certificate,
+        when sent, decides alone, exactly as before tokens were accepted.
         """
         try:
             found = _KMS_PATH.match(req.path)
             if found is None:
                 raise DataPlaneError(404, f"no such path: {req.path}")
-            req.identity = self.authorise(found.group(1), peer_certificate)
+            if peer_certificate:
+                req.identity = self.authorise(found.group(1), peer_certificate)
+            else:
+                req.identity = self.authorise_token(found.group(1), req.headers)
         except DataPlaneError as exc:
-            return _error_response(exc.status, exc.message, exc.app_code)
-        return self.dispatch(req)
+            response = _error_response(exc.status, exc.message, exc.app_code)
+        else:
+            response = self.dispatch(req)
+        if is_kv2_path(req.path):
+            response.content_type = "application/json"  # exactly what Vault sends (hvac reads errors only then)
+        return response
 
     def dispatch(self, req):
         """Route an authorised request; every error becomes a data-plane error response."""
@@ -341,10 +354,14 @@ class DataPlane:
             handler, params, _ = self.router.match(req.method.upper(), req.path.rstrip("/") or "/")
             return handler(req, **params)
         except DataPlaneError as exc:
-            return _error_response(exc.status, exc.message, exc.app_code)
+            return _error_response(exc.status, exc.message, exc.app_code, exc.domain)
         except ServiceKeyError as exc:
             # Same validation as v2; the data plane reports the message, not the v2 class.
             return _error_response(exc.status, exc.message)
+        except SecretError as exc:
+            return _error_response(exc.status, exc.message, domain=SECRETS)
+        except ApiError as exc:  # the paginator's (size or cursor)
+            return _error_response(exc.status, exc.message, domain=SECRETS)
 
     def authorise(self, okms_id, der):
         """mTLS checks beyond the handshake; return the caller's identity or raise 401/403."""
@@ -368,6 +385,25 @@ class DataPlane:
                     or credential_id not in record["credentials"]:
                 raise DataPlaneError(401, "certificate revoked")
         return f"certificate:{credential_id}"
+
+    def authorise_token(self, okms_id, headers):
+        """Without a certificate: an OAuth2 access token (scope ``all``) of the emulator's account."""
+        authorization = headers.get("Authorization") or ""
+        token = authorization[7:].strip() if authorization[:7].lower() == "bearer " else None
+        token = token or (headers.get("X-Vault-Token") or "").strip()
+        if not token:
+            raise DataPlaneError(401, "a client certificate or an access token "
+                                      "(Authorization: Bearer, X-Vault-Token) is required")
+        if self.authenticator is None:
+            raise DataPlaneError(401, "access tokens are not accepted here")
+        try:
+            identity = self.authenticator.check_token(token)
+        except ApiError:
+            raise DataPlaneError(401, "invalid or expired access token") from None
+        with self.store.lock:
+            if okms_id not in self.store.data["okms"]:
+                raise DataPlaneError(404, f"KMS {okms_id} not found")
+        return identity
 
     # --- key management ---------------------------------------------------------
 
@@ -570,8 +606,8 @@ class DataPlane:
         return Response(200, {"bytes": _b64out(os.urandom(length))})
 
 
-def _error_response(status, message, app_code=1):
-    return Response(status, error_body(status, message, app_code))
+def _error_response(status, message, app_code=1, domain=SERVICE_KEYS):
+    return Response(status, error_body(status, message, app_code, domain))
 
 
 def handle(store, okms_id, method, path, query, body, identity):

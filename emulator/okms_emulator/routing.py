@@ -51,8 +51,23 @@ def _control_method_not_allowed(method, path, allowed):
     return ApiError(405, "Client::MethodNotAllowed", f"Method {method} not allowed on {path}")
 
 
+def _compile(pattern):
+    # {name} captures one segment; {name+} the rest of the path (one or more segments, "/" included).
+    def capture(found):
+        name, rest = found.group(1), found.group(2)
+        return f"(?P<{name}>.+)" if rest else f"(?P<{name}>[^/]+)"
+    return re.compile("^" + re.sub(r"\{(\w+)(\+?)\}", capture, pattern) + "$")
+
+
 class Router:
-    """Ordered (method, pattern) table; ``{name}`` captures one path segment.
+    """Ordered (method, pattern) table; ``{name}`` captures one path segment,
+    ``{name+}`` one or more (secret paths hold ``/``).
+
+    The first pattern that matches a path claims it: its handler for that
+    method, else 405, never a later, more general pattern. So with ``{name+}``
+    the more specific pattern goes first (``secret/{path+}/version`` before
+    ``secret/{path+}``). Methods are any token (the data plane routes Vault's
+    ``LIST``).
 
     Each plane renders its own routing errors: ``not_found(method, path)`` and
     ``method_not_allowed(method, path, allowed_methods)`` return the exception
@@ -67,17 +82,20 @@ class Router:
 
     def add(self, methods, pattern, handler, auth=True):
         """Route ``methods`` (one name or several) on ``pattern`` to ``handler(req, **captures)``."""
-        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+        regex = _compile(pattern)
         for method in (methods,) if isinstance(methods, str) else methods:
-            self._routes.append((method, regex, handler, auth))
+            self._routes.append((method, pattern, regex, handler, auth))
 
     def match(self, method, path):
         """Return (handler, params, needs_auth) or raise the plane's 404/405."""
-        allowed = []
-        for route_method, regex, handler, auth in self._routes:
+        claimed, allowed = None, []
+        for route_method, pattern, regex, handler, auth in self._routes:
+            if claimed is not None and pattern != claimed:
+                continue
             found = regex.match(path)
             if not found:
                 continue
+            claimed = pattern
             if route_method == method:
                 return handler, found.groupdict(), auth
             if route_method not in allowed:

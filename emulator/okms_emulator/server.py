@@ -2,17 +2,27 @@
 
 Handshakes run in the per-connection thread (``do_handshake_on_connect=False``)
 so one slow or failing client never blocks the accept loop.
+
+Both planes share ``_BaseHandler.dispatch``: it asks the fault injector
+(``faults.py``) whether this request gets a fault, applies the fault if so,
+and writes the audit line. Each plane only says how it serves a request
+(``serve``) and how it words an error (``error_answer``).
 """
 
+import ipaddress
 import json
 import socket
 import ssl
+import struct
+import time
 import traceback
 import urllib.parse
 import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import data_plane
+from . import data_plane, faults
 from .errors import ApiError
 from .routing import Request, Response
 
@@ -34,10 +44,24 @@ class TLSServer(ThreadingHTTPServer):
             traceback.print_exc()
 
 
+@dataclass
+class Answer:
+    """What a plane answers to one request, and who asked (for the audit log)."""
+
+    status: int
+    payload: bytes
+    headers: dict
+    content_type: str = "application/json; charset=utf-8"
+    identity: str = None
+
+
 class _BaseHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "okms-emulator"
     sys_version = ""
+    # Answers go out in one write (_send); without Nagle's algorithm, nothing else can wait for an ACK either.
+    disable_nagle_algorithm = True
+    plane = None  # "control" or "data"
 
     def log_message(self, fmt, *args):
         if self.server.emu.verbose:
@@ -47,33 +71,95 @@ class _BaseHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, status, payload, headers, content_type="application/json; charset=utf-8"):
-        self.send_response(status)
-        for key, value in headers.items():
+    def _send(self, answer):
+        self.send_response(answer.status)
+        for key, value in answer.headers.items():
             self.send_header(key, value)
-        if payload is not None:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload or b"")))
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+        if answer.payload is not None:
+            self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.payload or b"")))
+        # Status line, headers and body leave in one write (one TLS record, one segment when small):
+        # written apart, the body would wait for the client's delayed ACK (~40 ms) on every request.
+        self._headers_buffer.append(b"\r\n" + (answer.payload or b""))
+        self.flush_headers()
+
+    def _drop_connection(self):
+        """Close the connection without an answer: a TCP reset (SO_LINGER 0), no TLS close_notify."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()  # the descriptor closes once the handler's streams are closed
+        except OSError:
+            pass
 
     def do_GET(self):
         self.dispatch()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
 
-
-class ControlHandler(_BaseHandler):
     def dispatch(self):
         emu = self.server.emu
-        query_id = f"EU.emulator.{uuid.uuid4()}"
         parsed = urllib.parse.urlsplit(self.path)
+        body = self._read_body()
+        if self.plane == "control" and parsed.path == faults.ADMIN_PATH and self._from_loopback():
+            status, result = faults.serve_admin(emu.faults, self.command, body)
+            emu.audit.write(self.plane, None, self.command, parsed.path, parsed.query, status,
+                            user_agent=self.headers.get("User-Agent"))
+            self._deliver(Answer(status, json.dumps(result).encode(), {}))
+            return
+        fault = emu.faults.decide(self.plane, self.command, parsed.path)
+        applied = self.serve(parsed, body) if fault is None or fault.applies_request else None
+        answer = applied if fault is None else self._faulty_answer(fault, applied)
+        # Logged before the answer goes out, so a client holding its answer always finds the line.
+        emu.audit.write(self.plane, applied.identity if applied else None, self.command, parsed.path,
+                        parsed.query, answer.status if answer is not None else None,
+                        fault=fault.kind if fault else None, applied_status=applied.status if applied else None,
+                        user_agent=self.headers.get("User-Agent"))
+        if answer is None:
+            self._drop_connection()
+        else:
+            self._deliver(answer)
+
+    def _faulty_answer(self, fault, applied):
+        """The one place where a fault is applied: the answer to send instead (None: none at all).
+
+        ``applied`` is the answer of the request when the fault kind applies it first, else None.
+        """
+        if fault.kind == "slow":
+            time.sleep(fault.slow_seconds)
+            return applied
+        if fault.drops_connection:
+            return None
+        if fault.kind == "429":
+            return self.error_answer(429, "Too many requests: retry later",
+                                     {"Retry-After": str(faults.RETRY_AFTER_SECONDS)})
+        status = 502 if fault.kind == "commit-502" else int(fault.kind)  # 500, 502, 503, commit-502
+        return self.error_answer(status, f"{status} {HTTPStatus(status).phrase} (injected fault)")
+
+    def _deliver(self, answer):
+        """Send ``answer``; a client that has gone (e.g. timed out on a slow answer) is not an error."""
+        try:
+            self._send(answer)
+            return True
+        except OSError:
+            self.close_connection = True
+            return False
+
+    def _from_loopback(self):
+        address = ipaddress.ip_address(self.client_address[0].split("%")[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        return (mapped or address).is_loopback
+
+
+class ControlHandler(_BaseHandler):
+    plane = "control"
+
+    def serve(self, parsed, body):
+        emu = self.server.emu
         path = parsed.path
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
-        body = self._read_body()
         identity = None
-        headers = {"X-Ovh-QueryID": query_id}
+        headers = {"X-Ovh-QueryID": self._query_id()}
         try:
             emu.tick()
             if path == TOKEN_PATH:
@@ -102,8 +188,17 @@ class ControlHandler(_BaseHandler):
             payload = response.raw
         else:
             payload = json.dumps(response.body, separators=(",", ":")).encode()
-        self._send(response.status, payload, headers, response.content_type)
-        emu.audit.write("control", identity, self.command, path, parsed.query, response.status)
+        return Answer(response.status, payload, headers, response.content_type, identity)
+
+    def error_answer(self, status, message, headers=None):
+        error_class = {429: "Client::TooManyRequests", 500: "Server::InternalServerError",
+                       502: "Server::BadGateway", 503: "Server::ServiceUnavailable"}[status]
+        payload = json.dumps({"class": error_class, "message": message}, separators=(",", ":")).encode()
+        return Answer(status, payload, {"X-Ovh-QueryID": self._query_id(), **(headers or {})})
+
+    @staticmethod
+    def _query_id():
+        return f"EU.emulator.{uuid.uuid4()}"
 
     @staticmethod
     def _token_client(body):
@@ -112,14 +207,16 @@ class ControlHandler(_BaseHandler):
 
 
 class DataHandler(_BaseHandler):
-    def dispatch(self):
+    plane = "data"
+
+    def do_LIST(self):  # noqa: N802 - http.server's naming; Vault's KV2 lists with this verb
+        self.dispatch()
+
+    def serve(self, parsed, body):
         emu = self.server.emu
-        parsed = urllib.parse.urlsplit(self.path)
-        path = parsed.path
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
-        body = self._read_body()
         full_url = f"https://{self.headers.get('Host', '')}{self.path}"
-        req = Request(self.command, path, query, self.headers, body, full_url)
+        req = Request(self.command, parsed.path, query, self.headers, body, full_url)
         try:
             emu.tick()
             response = emu.data_plane.serve(req, self.connection.getpeercert(binary_form=True))
@@ -127,8 +224,12 @@ class DataHandler(_BaseHandler):
             traceback.print_exc()
             response = Response(500, data_plane.error_body(500, f"internal error: {exc}"))
         raw = None if response.body is None else json.dumps(response.body, separators=(",", ":")).encode()
-        self._send(response.status, raw, response.headers)
-        emu.audit.write("data", req.identity, self.command, path, parsed.query, response.status)
+        return Answer(response.status, raw, dict(response.headers), response.content_type, req.identity)
+
+    @staticmethod
+    def error_answer(status, message, headers=None):
+        payload = json.dumps(data_plane.error_body(status, message), separators=(",", ":")).encode()
+        return Answer(status, payload, dict(headers or {}))
 
 
 def control_context(cert_file, key_file):

@@ -22,7 +22,8 @@ Schema (keys are the API's own names where a field is returned as-is)::
               "jwk": {...}             # full private JWK (base64url members)
             }
           },
-          "credentials": {"<credentialId>": {...}}
+          "credentials": {"<credentialId>": {...}},
+          "secretConfig": {...}, "secrets": {"<path>": {...}}   # see secret_manager.py
         }
       },
       ...                             # ordering, services, notifications

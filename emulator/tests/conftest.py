@@ -9,6 +9,7 @@ import urllib.parse
 
 import ovh
 import pytest
+import requests
 
 from okms_emulator.testing import running_emulator
 from ovh_spec import Spec
@@ -154,3 +155,26 @@ def wait_ready(api, okms_id, credential_id, timeout=10):
 URN = "urn:v1:eu:identity:account:xx1111-ovh"
 TERMINATE_TOKEN = re.compile(
     r".*https://www.ovh.com/manager/#/billing/confirmTerminate\?id=[A-Za-z0-9]+&token=([A-Za-z0-9]+).*")
+
+
+def access_token(conn):
+    """An OAuth2 access token of the emulator's service account (scope all), as the data plane takes it."""
+    response = requests.post(conn["token_url"], data={
+        "grant_type": "client_credentials", "client_id": conn["client_id"],
+        "client_secret": conn["client_secret"], "scope": "all"}, verify=conn["ca_path"])
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
+
+
+@pytest.fixture(scope="session")
+def token(conn):
+    return access_token(conn)
+
+
+@pytest.fixture(scope="session")
+def data_session(conn, token):
+    """requests to the data plane, authenticated by token (no client certificate)."""
+    session = requests.Session()
+    session.verify = conn["ca_path"]
+    session.headers["Authorization"] = "Bearer " + token
+    return session

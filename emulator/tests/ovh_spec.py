@@ -41,6 +41,7 @@ PRIMITIVES = {
     "double": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
     "duration": lambda v: isinstance(v, str),
+    "any": lambda v: True,  # a secret version's data: any JSON value
 }
 
 
@@ -51,7 +52,9 @@ class Spec:
         self.models = doc["models"]
         self.operations = []
         for api in doc["apis"]:
-            regex = re.compile("^" + re.sub(r"\{\w+\}", "[^/]+", api["path"]) + "$")
+            # A secret {path} holds "/" when sent raw (a/b); every other parameter is one segment.
+            regex = re.compile("^" + re.sub(r"\{(\w+)\}", lambda m: ".+" if m.group(1) == "path" else "[^/]+",
+                                            api["path"]) + "$")
             for op in api["operations"]:
                 self.operations.append((op["httpMethod"], regex, api["path"], op))
 
@@ -60,8 +63,9 @@ class Spec:
         matches = [(tpl, op) for m, regex, tpl, op in self.operations if m == method and regex.match(path)]
         if not matches:
             raise SpecError(f"{method} {path}: not in the spec")
-        # Prefer the most literal template (fewest placeholders).
-        return min(matches, key=lambda t: t[0].count("{"))
+        # Prefer the most literal template (most literal characters, then fewest placeholders):
+        # a raw secret path "a/version" is the version list of "a", as the emulator routes it.
+        return min(matches, key=lambda t: (-len(re.sub(r"\{\w+\}", "", t[0])), t[0].count("{")))
 
     def validate(self, value, type_name, where="$"):
         if type_name.endswith("[]"):

@@ -18,10 +18,15 @@ def test_audit_lines(api, conn, kms_id):
     key = api.post(f"/v2/okms/resource/{kms_id}/serviceKey", name="audited", type="oct", size=128,
                    operations=["encrypt", "decrypt"])
     Api(oauth_client(conn)).get("/v2/okms/reference/regions")
-    requests.get(conn["base_url"] + "/v2/okms/resource", verify=conn["ca_path"])
+    requests.get(conn["base_url"] + "/v2/okms/resource", verify=conn["ca_path"],
+                 headers={"User-Agent": "audit-test/1.0 (okms_service_key)"})
     new = _lines(conn)[before:]
     for line in new:
-        assert set(line) == {"time", "plane", "identity", "method", "path", "query", "status", "mutating"}
+        assert set(line) == {"time", "plane", "identity", "method", "path", "query", "status", "mutating", "fault",
+                             "user_agent"}
+        assert line["fault"] is None
+    assert new[-1]["user_agent"] == "audit-test/1.0 (okms_service_key)"
+    assert new[0]["user_agent"].startswith("python-requests")  # python-ovh sends requests' own
     get, post = new[0], new[1]
     assert get == {**get, "plane": "control", "identity": "account:xx1111-ovh", "method": "GET",
                    "path": f"/v2/okms/resource/{kms_id}", "status": 200, "mutating": False}

@@ -1,6 +1,7 @@
 """Authentication: application-key signatures and OAuth2, as python-ovh sees them."""
 
 import time
+import uuid
 
 import ovh
 import pytest
@@ -104,10 +105,18 @@ def test_bearer_token_expires(tmp_path):
         headers = {"Authorization": "Bearer " + token["access_token"]}
         url = conn["base_url"] + "/v2/okms/resource"
         assert requests.get(url, headers=headers, verify=conn["ca_path"]).status_code == 200
+        # The data plane takes the same token (Bearer or X-Vault-Token): this account has no KMS, so 404.
+        data_url = f"{conn['data_endpoint']}/api/{uuid.uuid4()}/v2/secret"
+        vault_headers = {"X-Vault-Token": token["access_token"]}
+        assert requests.get(data_url, headers=headers, verify=conn["ca_path"]).status_code == 404
+        assert requests.get(data_url, headers=vault_headers, verify=conn["ca_path"]).status_code == 404
         time.sleep(1.3)
         expired = requests.get(url, headers=headers, verify=conn["ca_path"])
         assert expired.status_code == 401
         assert expired.json()["class"] == "Client::Unauthorized"
+        for expired_headers in (headers, vault_headers):
+            expired = requests.get(data_url, headers=expired_headers, verify=conn["ca_path"])
+            assert expired.status_code == 401 and "expired" in expired.json()["errors"][0]
         # python-ovh renews transparently
         assert oauth_client(conn).get("/v2/okms/resource") == []
 

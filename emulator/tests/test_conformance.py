@@ -9,16 +9,15 @@ import pytest
 from conftest import SPEC, URN, wait_ready
 from ovh_spec import SpecError
 
-NOT_SERVED = ("/okms/resource/{okmsId}/secret", "/okms/resource/{okmsId}/secretConfig",
-              "/okms/reference/secretConfig", "/okms/resource/{okmsId}/log")
+NOT_SERVED = ("/okms/resource/{okmsId}/log",)
 
 
 def test_every_operation_conforms(api, kms_id):
     seen = set()
 
-    def call(method, path, **data):
-        result = api.call(method, path, data or None)
-        seen.add((method, SPEC.operation(method, path.split("?")[0][len("/v2"):])[0]))
+    def call(method, url, **data):
+        result = api.call(method, url, data or None)
+        seen.add((method, SPEC.operation(method, url.split("?")[0][len("/v2"):])[0]))
         return result
 
     call("GET", "/v2/okms/reference/regions")
@@ -42,6 +41,30 @@ def test_every_operation_conforms(api, kms_id):
         call("DELETE", f"{base}/serviceKey/{key['id']}")
     call("GET", base + "/serviceKey")
 
+    # Secret Manager: raw and percent-encoded paths, with and without data.
+    call("GET", "/v2/okms/reference/secretConfig?region=eu-west-rbx")
+    call("GET", base + "/secretConfig")
+    call("PUT", base + "/secretConfig", maxVersions=10)
+    call("POST", base + "/secret", path="conf/app/db", version={"data": {"password": "p"}},
+         metadata={"customMetadata": {"env": "test"}, "deactivateVersionAfter": "0s"})
+    call("GET", base + "/secret")
+    for path in ("conf/app/db", "conf%2Fapp%2Fdb"):
+        current = call("GET", f"{base}/secret/{path}")["metadata"]["currentVersion"]
+        call("GET", f"{base}/secret/{path}?includeData=true")
+        call("GET", f"{base}/secret/{path}?includeData=true&version=1")
+        call("PUT", f"{base}/secret/{path}?cas={current}", version={"data": {"password": "q"}},
+             metadata={"maxVersions": 5})
+        call("PUT", f"{base}/secret/{path}", metadata={"casRequired": False})
+        call("POST", f"{base}/secret/{path}/version", data={"password": "r"})
+        call("GET", f"{base}/secret/{path}/version")
+        call("GET", f"{base}/secret/{path}/version/1")
+        call("GET", f"{base}/secret/{path}/version/1?includeData=true")
+        call("PUT", f"{base}/secret/{path}/version/1", state="DEACTIVATED")
+        call("GET", f"{base}/secret/{path}/version/1?includeData=true")  # deactivated: no data
+        call("PUT", f"{base}/secret/{path}/version/1", state="ACTIVE")
+    call("PUT", f"{base}/secret/conf/app/db/version/1", state="DELETED")
+    call("DELETE", base + "/secret/conf%2Fapp%2Fdb")
+
     served = {(m, tpl) for m, _, tpl, _ in SPEC.operations if not tpl.startswith(NOT_SERVED)}
     assert served == seen
 
@@ -61,3 +84,15 @@ def test_validator_rejects_deviations():
             SPEC.validate(bad, "okms.serviceKey.Response")
     with pytest.raises(SpecError):
         SPEC.validate([{"id": "x"}], "okms.reference.Region[]")
+    version = {"id": 1, "state": "ACTIVE", "createdAt": "2024-01-01T00:00:00.000001Z", "data": {"k": "v"}}
+    SPEC.validate(version, "okms.secret.Version")
+    for bad in ({**version, "state": "active"}, {**version, "id": "1"}, {**version, "urn": "u"},
+                {k: v for k, v in version.items() if k != "createdAt"}):
+        with pytest.raises(SpecError):
+            SPEC.validate(bad, "okms.secret.Version")
+    # A raw secret path holds "/": ".../version" is the version list, not the secret.
+    assert SPEC.operation("GET", "/okms/resource/x/secret/a/b/version")[0] == \
+        "/okms/resource/{okmsId}/secret/{path}/version"
+    assert SPEC.operation("GET", "/okms/resource/x/secret/a/b/version/3")[0] == \
+        "/okms/resource/{okmsId}/secret/{path}/version/{version}"
+    assert SPEC.operation("GET", "/okms/resource/x/secret/a/b")[0] == "/okms/resource/{okmsId}/secret/{path}"

@@ -417,7 +417,7 @@ def test_random(call):
 
 def test_routing_errors(call):
     assert_error(*call("GET", "/v1/nothing"), 404)
-    assert_error(*call("GET", "/v2/secret"), 404)
+    assert_error(*call("GET", "/v2/nothing"), 404)  # /v2/secret is served since the Secret Manager
     assert_error(*call("POST", "/v1/servicekey/abc/explode", {}), 404)
     assert_error(*call("PUT", "/v1/servicekey"), 405)
     assert_error(*call("POST", "/v1/random"), 405)

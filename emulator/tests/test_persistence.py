@@ -13,6 +13,9 @@ def test_restart_keeps_everything(tmp_path):
         okms_id = order_kms(api)
         key = api.post(f"/v2/okms/resource/{okms_id}/serviceKey", name="persist", type="EC", curve="P-256",
                        operations=["sign", "verify"])
+        api.call("POST", f"/v2/okms/resource/{okms_id}/secret",
+                 {"path": "kept/db", "version": {"data": {"password": "p1"}}, "metadata": {"maxVersions": 4}})
+        api.put(f"/v2/okms/resource/{okms_id}/secretConfig", casRequired=True)
         cred = api.post(f"/v2/okms/resource/{okms_id}/credential", name="p", identityURNs=[URN])
         ready = wait_ready(api, okms_id, cred["id"])
         (tmp_path / "c.pem").write_text(ready["certificatePEM"])
@@ -27,6 +30,9 @@ def test_restart_keeps_everything(tmp_path):
         api2 = Api(app_client(conn2))
         assert api2.get(f"/v2/okms/resource/{okms_id}/serviceKey/{key['id']}")["name"] == "persist"
         assert api2.get(f"/v2/okms/resource/{okms_id}/credential/{cred['id']}")["status"] == "READY"
+        secret = api2.get(f"/v2/okms/resource/{okms_id}/secret/kept/db", includeData="true")
+        assert secret["version"]["data"] == {"password": "p1"} and secret["metadata"]["maxVersions"] == 4
+        assert api2.get(f"/v2/okms/resource/{okms_id}/secretConfig")["casRequired"] is True
         # the KMS CA is trusted again by the restarted data plane
         response = requests.get(f"{conn2['data_endpoint']}/api/{okms_id}/v1/servicekey",
                                 cert=(str(tmp_path / "c.pem"), str(tmp_path / "c.key")), verify=conn2["ca_path"])

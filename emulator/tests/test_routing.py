@@ -41,3 +41,26 @@ def test_data_plane_renders_its_own_errors():
         router.match("PUT", "/api/abc/v1/servicekey")
     assert wrong.value.status == 405
     assert wrong.value.message == "method PUT is not allowed here (use GET or POST)"
+
+
+def test_rest_of_path_capture_and_the_first_pattern_claims_the_path():
+    router = Router()
+    router.add("GET", "/s/{path+}/version/{version}", handler)
+    router.add(("GET", "POST"), "/s/{path+}/version", handler)
+    router.add(("GET", "PUT", "DELETE"), "/s/{path+}", handler)
+    router.add("LIST", "/m/{path+}", handler)
+    assert router.match("GET", "/s/a/b/c")[1] == {"path": "a/b/c"}
+    assert router.match("GET", "/s/a%2Fb")[1] == {"path": "a%2Fb"}
+    assert router.match("GET", "/s/a/b/version")[1] == {"path": "a/b"}
+    assert router.match("GET", "/s/a/b/version/3")[1] == {"path": "a/b", "version": "3"}
+    assert router.match("LIST", "/m/a/b")[1] == {"path": "a/b"}
+    # "/s/a/version" belongs to the version list: PUT there is 405, never an update of "a/version".
+    with pytest.raises(ApiError) as wrong:
+        router.match("PUT", "/s/a/version")
+    assert wrong.value.status == 405 and wrong.value.message == "Method PUT not allowed on /s/a/version"
+    with pytest.raises(ApiError) as wrong:
+        router.match("DELETE", "/s/a/version/3")
+    assert wrong.value.status == 405
+    with pytest.raises(ApiError) as missing:
+        router.match("GET", "/s")
+    assert missing.value.status == 404
