@@ -15,6 +15,7 @@ options:
     description:
       - The OVHcloud API to talk to, as a name (V(ovh-eu), V(ovh-ca), V(ovh-us)) or a full URL
         such as the one in the local emulator's C(connection.json) (C(https://127.0.0.1:PORT/1.0)).
+      - A full URL must be C(https://); an C(http://) URL is refused, as the credentials would travel in clear.
       - Paths under C(/v1/) and C(/v2/) drop a trailing C(/1.0) from the URL.
       - When not set, the environment variable E(OVH_ENDPOINT) is used, then C(endpoint) in the
         C([default]) section of C(/etc/ovh.conf), C(~/.ovh.conf) or C(./ovh.conf) (a later file wins).
@@ -67,6 +68,7 @@ options:
       - Path of a PEM file of extra certificate authorities to trust, in addition to the default
         bundle (E(REQUESTS_CA_BUNDLE) when it is set, see O(validate_certs)); for example the local
         emulator's C(ca_path) or a corporate proxy's CA.
+      - Read once into memory; no file is written.
     type: path
   timeout:
     description:

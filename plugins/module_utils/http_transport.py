@@ -15,12 +15,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import atexit
 import email.utils
+import errno
 import json
 import os
 import random
-import tempfile
+import ssl
 import time
 import traceback
 
@@ -33,9 +33,11 @@ except ImportError:  # pragma: no cover
 try:
     import requests
     from requests import exceptions as requests_exceptions
+    from requests.adapters import HTTPAdapter
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 except ImportError:
+    HTTPAdapter = object
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
@@ -43,16 +45,25 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
     OvhAmbiguousRequestError,
     OvhApiError,
 )
-from ansible_collections.ovhcloud.kms.plugins.module_utils.version import USER_AGENT
+from ansible_collections.ovhcloud.kms.plugins.module_utils.version import user_agent
 
 IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "OPTIONS"])
 RETRIABLE_STATUSES = frozenset([429, 500, 502, 503, 504])
+# Items per page asked of every paginated list: the fewer pages, the less a list
+# that changes while it is read can shift an item out of sight.
+LIST_PAGE_SIZE = 100
 
 
 class RetryPolicy:
-    """How often and how long to retry; clock, sleep and randomness are injectable for tests."""
+    """How often and how long to retry; clock, sleep and randomness are injectable for tests.
 
-    def __init__(self, max_attempts=5, base_delay=0.5, max_delay=10.0, max_total=60.0,
+    Eight attempts: when one request in five fails (an overloaded API or proxy), a request still fails only
+    about three times in a million (with five attempts, three in ten thousand: one role run in a few would
+    not converge); a write proved not applied is repeated within the same budget. The waits between them add
+    up to 36 s at most, and ``max_total`` bounds the whole when the API is down for good.
+    """
+
+    def __init__(self, max_attempts=8, base_delay=0.5, max_delay=10.0, max_total=60.0,
                  sleep=time.sleep, clock=time.monotonic, rand=random.random):
         self.max_attempts = max_attempts
         self.base_delay = base_delay
@@ -86,6 +97,53 @@ def parse_retry_after(value, now=None):
         return None
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
+
+
+def parse_http_date(value):
+    """Unix time of an HTTP date (the ``Date`` header), None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return when.timestamp()
+
+
+def wall_clock_now():
+    """This machine's unix time (looked up at each call, so that tests can set the clock)."""
+    return time.time()
+
+
+def utc_text(timestamp):
+    """``2026-01-31T12:00:00Z`` for a unix time, as messages show times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+class ServerClock:
+    """The server's clock as seen from this machine: ``server - local`` from the last observation.
+
+    Fed with every answer's ``Date`` header (one-second resolution) and, when
+    the signature needs it, the exact time of ``/auth/time``.
+    """
+
+    def __init__(self, wall_clock=wall_clock_now):
+        self.wall_clock = wall_clock
+        self.skew = None
+
+    def observe(self, server_time, local_time=None):
+        self.skew = float(server_time) - (self.wall_clock() if local_time is None else local_time)
+
+    def observe_date_header(self, value):
+        server_time = parse_http_date(value)
+        if server_time is not None:
+            self.observe(server_time)
+
+    def now(self):
+        """The server's current unix time, None until an answer said it."""
+        return None if self.skew is None else self.wall_clock() + self.skew
 
 
 class ApiResponse:
@@ -151,26 +209,59 @@ def contacted_url(url):
 
 
 def tls_verify(validate_certs, ca_path):
-    """What ``requests`` gets as ``verify``: False, True (default trust), or a bundle with ``ca_path`` added."""
+    """What the transport verifies with: False, True (default trust), or an ExtraCaTrust adding ``ca_path``.
+
+    Raises OSError (naming the file) when ``ca_path`` cannot be read or holds no certificate.
+    """
     if not validate_certs:
         return False
     if ca_path:
-        return _combined_ca_bundle(ca_path)
+        return ExtraCaTrust(ca_path)
     return True
 
 
-def _combined_ca_bundle(ca_path):
-    """The bundle requests would use (honouring REQUESTS_CA_BUNDLE) plus the user's extra CA, in a temp file."""
-    default_path = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or requests.certs.where()
-    with open(default_path, "rb") as handle:
-        default = handle.read()
-    with open(ca_path, "rb") as handle:
-        extra = handle.read()
-    fd, path = tempfile.mkstemp(prefix="ovhcloud-kms-ca-", suffix=".pem")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(default + b"\n" + extra + b"\n")
-    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
-    return path
+def default_ca_bundle():
+    """The bundle requests trusts by default: REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE, else certifi's."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or requests.certs.where()
+
+
+class ExtraCaTrust:
+    """The default trust plus the CA certificates of ``ca_path``, in memory (no file is written).
+
+    ``context`` is an ``ssl.SSLContext`` loaded with the default bundle (as
+    requests would pick it) and the extra certificates; the transport mounts it
+    on its session for every https:// request.
+    """
+
+    def __init__(self, ca_path, default_bundle=None):
+        self.ca_path = ca_path
+        self.default_bundle = default_bundle or default_ca_bundle()
+        with open(ca_path, "rb") as handle:
+            extra = handle.read().decode("ascii", "replace")
+        if os.path.isdir(self.default_bundle):
+            self.context = ssl.create_default_context(capath=self.default_bundle)
+        else:
+            self.context = ssl.create_default_context(cafile=self.default_bundle)
+        try:
+            self.context.load_verify_locations(cadata=extra)
+        except (ssl.SSLError, ValueError):
+            raise OSError(errno.EINVAL, "it holds no PEM certificate that can be read", ca_path)
+
+
+class ExtraCaAdapter(HTTPAdapter):
+    """A requests adapter whose connections verify with an ExtraCaTrust's SSL context."""
+
+    def __init__(self, context, **kwargs):
+        self.ssl_context = context
+        super(ExtraCaAdapter, self).__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["ssl_context"] = self.ssl_context
+        return super(ExtraCaAdapter, self).init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        proxy_kwargs["ssl_context"] = self.ssl_context
+        return super(ExtraCaAdapter, self).proxy_manager_for(proxy, **proxy_kwargs)
 
 
 def never_reached_server(exc):
@@ -213,6 +304,32 @@ def collect_pages(fetch_page, method="GET", path=None):
         seen.add(cursor)
 
 
+def tls_failure_message(url, exc, server_clock):
+    """What to say about a TLS failure: a certificate outside its validity dates usually means a wrong clock."""
+    reason = transport_reason(exc)
+    text = str(exc).lower()
+    clock = server_clock.wall_clock()
+    server_now = server_clock.now()
+    times = "this machine's time is %s; the server's is %s" % (
+        utc_text(clock), utc_text(server_now) if server_now is not None else "not known yet")
+    if "certificate is not yet valid" in text:
+        return ("TLS error talking to %s: the server's certificate is not yet valid by this machine's clock, which "
+                "is likely wrong (behind): %s. Set the clock right (NTP), then run again (%s)"
+                % (contacted_url(url), times, reason))
+    if "certificate verify failed" in text and "has expired" in text:
+        return ("TLS error talking to %s: the server's certificate has expired by this machine's clock, which is "
+                "likely wrong (ahead): %s. Set the clock right (NTP), then run again; if the clock is right, the "
+                "server's certificate really has expired (%s)" % (contacted_url(url), times, reason))
+    return "TLS error talking to %s: %s (check validate_certs and ca_path)" % (contacted_url(url), reason)
+
+
+def refuse_plain_http(url, what):
+    """Only https:// is accepted: requests carry the consumer key, OAuth2 client secrets and tokens."""
+    if urlsplit(url).scheme.lower() != "https":
+        raise OvhApiError("%s %s is not an https:// URL: it would send the credentials (consumer key, OAuth2 "
+                          "client secret, tokens) in clear, so it is refused" % (what, contacted_url(url)))
+
+
 class HttpTransport:
     """Sends requests for one API client: retries, ambiguity rules, TLS, authentication hook.
 
@@ -220,19 +337,28 @@ class HttpTransport:
     OvhApiError. An ``auth`` strategy passed to :meth:`send` adds the
     authentication headers of each attempt and, through ``refresh_after(error)``,
     decides whether a refused request is worth one more try with fresh credentials.
+    Every answer's ``Date`` header feeds ``server_clock``. Only https:// URLs are sent.
     """
 
-    def __init__(self, error_parser, verify=True, client_cert=None, timeout=30, retry_policy=None, session=None):
+    def __init__(self, error_parser, verify=True, client_cert=None, timeout=30, retry_policy=None, session=None,
+                 wall_clock=wall_clock_now, caller=None):
         if not HAS_REQUESTS:
             raise OvhApiError("The Python library 'requests' is required: %s" % REQUESTS_IMPORT_ERROR)
         self.error_parser = error_parser
-        # Passed with each request: a session-level setting would lose to REQUESTS_CA_BUNDLE.
-        self.verify = verify
         self.client_cert = client_cert
         self.timeout = timeout
         self.retry = retry_policy or RetryPolicy()
         self.session = session or requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["User-Agent"] = user_agent(caller)
+        self.server_clock = ServerClock(wall_clock)
+        # The extra CA lives in an SSL context mounted on the session; each request
+        # still says verify=True, so requests keeps honouring REQUESTS_CA_BUNDLE.
+        self.extra_ca = verify if isinstance(verify, ExtraCaTrust) else None
+        if self.extra_ca is not None:
+            self.session.mount("https://", ExtraCaAdapter(self.extra_ca.context))
+            verify = True
+        # Passed with each request: a session-level setting would lose to REQUESTS_CA_BUNDLE.
+        self.verify = verify
 
     def send(self, method, url, path, data=None, headers=None, auth=None, idempotent=None):
         """Send with retries; return a 2xx ``requests`` response or raise OvhApiError.
@@ -242,6 +368,7 @@ class HttpTransport:
         was refused with 429; any other failure of such a request raises
         OvhAmbiguousRequestError, so the caller re-reads instead of writing twice.
         """
+        refuse_plain_http(url, "the URL")
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         started = self.retry.clock()
@@ -259,8 +386,7 @@ class HttpTransport:
                 never_sent = never_reached_server(exc)
                 reason = transport_reason(exc)
                 if isinstance(exc, requests_exceptions.SSLError):
-                    raise OvhApiError("TLS error talking to %s: %s (check validate_certs and ca_path)"
-                                      % (contacted_url(url), reason), method=method, path=path)
+                    raise OvhApiError(tls_failure_message(url, exc, self.server_clock), method=method, path=path)
                 if (idempotent or never_sent) and self._may_retry(attempt, started, None):
                     continue
                 if not idempotent and not never_sent:
@@ -269,6 +395,7 @@ class HttpTransport:
                         "before trying again" % reason, method=method, path=path)
                 raise OvhApiError("cannot reach %s: %s" % (contacted_url(url), reason), method=method, path=path)
 
+            self.server_clock.observe_date_header(response.headers.get("Date"))
             if 200 <= response.status_code < 300:
                 return response
 

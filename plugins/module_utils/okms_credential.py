@@ -14,8 +14,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import re
 import time
+import uuid
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
@@ -38,6 +40,10 @@ MAX_NAME_LENGTH = 50
 MAX_DESCRIPTION_LENGTH = 200
 MAX_VALIDITY_DAYS = 365
 DEFAULT_RENEW_BEFORE_DAYS = 30
+# Below this, a difference between the local clock and the API server's is ordinary drift
+# (the server's Date header has a one-second resolution).
+MIN_CLOCK_TOLERANCE = datetime.timedelta(minutes=5)
+EXAMPLE_UUID = "5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10"
 # RSA keys generated locally: 3072 bits is the NIST 128-bit security level.
 LOCAL_RSA_KEY_SIZE = 3072
 SUPPORTED_EC_CURVES = ("secp256r1", "secp384r1", "secp521r1")
@@ -70,6 +76,9 @@ def _check_text(label, value, maximum, required):
         if required:
             raise CredentialOptionError("%s must not be empty" % label)
         return
+    if required and not value.strip():
+        # The API refuses a blank name (after the request was sent).
+        raise CredentialOptionError("%s must not be blank (only spaces)" % label)
     if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
         raise CredentialOptionError("%s must not contain control characters" % label)
     if len(value) > maximum:
@@ -78,6 +87,16 @@ def _check_text(label, value, maximum, required):
 
 def validate_name(name):
     _check_text("name", name, MAX_NAME_LENGTH, required=True)
+
+
+def validate_uuid(option, value, what):
+    """``value`` when it is a UUID (the form of KMS and credential ids); raises naming ``option`` otherwise."""
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        raise CredentialOptionError("%s must be %s id, a UUID such as %s; got '%s'"
+                                    % (option, what, EXAMPLE_UUID, value))
+    return value
 
 
 def validate_description(description):
@@ -99,7 +118,7 @@ def validate_identity_urns(urns):
                if len(urn) > MAX_URN_LENGTH or not (_ACCOUNT_URN.match(urn) or _PRINCIPAL_URN.match(urn))]
     if invalid:
         raise CredentialOptionError(
-            "invalid identity URN(s) %s: expected urn:v1:<eu|ca|us>:identity:account:<account>, or "
+            "identity_urns holds invalid identity URN(s) %s: expected urn:v1:<eu|ca|us>:identity:account:<account>, or "
             "urn:v1:<eu|ca|us>:identity:<user|group|credential>:<account>/<name> (at most %d characters)"
             % (", ".join(repr(urn) for urn in invalid), MAX_URN_LENGTH))
     return unique
@@ -213,6 +232,30 @@ def load_certificate(pem):
     return x509.load_pem_x509_certificate(_to_bytes(pem))
 
 
+def public_key_fingerprint(public_key):
+    """sha256:<hex> of the public key (DER SubjectPublicKeyInfo): names a key without revealing anything."""
+    return "sha256:" + hashlib.sha256(public_key_der(public_key)).hexdigest()
+
+
+def describe_key(public_key):
+    """What a key is, in words, for messages: 'an ECDSA P-256 key (public key sha256:...)'."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        kind = "an RSA %d-bit key" % public_key.key_size
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        names = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+        kind = "an ECDSA %s key" % names.get(public_key.curve.name, public_key.curve.name)
+    else:
+        kind = "a %s key" % type(public_key).__name__.replace("PublicKey", "").lstrip("_")
+    return "%s (public key %s)" % (kind, public_key_fingerprint(public_key))
+
+
+def credentials_carrying(public_key, credentials):
+    """The credentials (DELETING ones left out) whose certificate was issued for ``public_key``."""
+    return [credential for credential in credentials
+            if credential.get("status") != "DELETING" and credential.get("certificatePEM")
+            and certificate_matches_public_key(credential["certificatePEM"], public_key)]
+
+
 def certificate_matches_public_key(certificate_pem, public_key):
     """Whether the certificate was issued for ``public_key``."""
     return public_key_der(load_certificate(certificate_pem).public_key()) == public_key_der(public_key)
@@ -256,6 +299,29 @@ def parse_api_datetime(value):
 
 def utc_now():
     return datetime.datetime.now(UTC)
+
+
+def clock_tolerance(renew_before):
+    """How far the local clock may be from the API server's before the module refuses to revoke.
+
+    A credential is replaced ``renew_before`` days before it expires, so a
+    clock wrong by more than that could make a valid credential look expiring.
+    """
+    return max(datetime.timedelta(days=renew_before), MIN_CLOCK_TOLERANCE)
+
+
+def describe_duration(delta):
+    seconds = abs(delta.total_seconds())
+    if seconds >= 2 * 86400:
+        return "%d days" % round(seconds / 86400)
+    if seconds >= 2 * 3600:
+        return "%d hours" % round(seconds / 3600)
+    return "%d minutes" % round(seconds / 60)
+
+
+def api_date(moment):
+    """RFC 3339, seconds precision, as the API writes dates."""
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def credential_to_result(credential):

@@ -6,9 +6,16 @@
 
 A file is written to a private temporary file in the target directory and
 renamed over the destination, so readers never see a partial file and a
-private key is never, even briefly, readable by others. Check mode reports
+private key is never, even briefly, readable by others. The temporary file's
+name holds its writer's process id: one left by a writer that was killed
+before renaming it is removed by the next write of that file. Check mode reports
 the change without writing. Diffs describe files by fingerprint, never by
 content.
+
+A module checks every path it will write (and the owner, group and mode it
+will give the files) before its first API request, so that a file that cannot
+be written never leaves a half-done change behind (a credential issued whose
+key has nowhere to go).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,13 +23,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import grp
 import hashlib
 import os
+import pwd
+import re
+import stat
 import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
 
 
 def fingerprint(content):
     return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+class FilePathError(Exception):
+    """A file option that cannot be used; the message names the option (never the file's content)."""
 
 
 def read_file(path):
@@ -36,12 +53,140 @@ def read_file(path):
         raise
 
 
+def _reason(exc):
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def read_option_file(option, path):
+    """The bytes of the file option ``option`` names, None when it does not exist.
+
+    Raises FilePathError naming the option when the path exists but cannot be
+    read (permission denied, a directory).
+    """
+    if os.path.isdir(path):
+        raise FilePathError("%s %s is a directory, not a file" % (option, path))
+    try:
+        return read_file(path)
+    except (IOError, OSError) as exc:
+        raise FilePathError("%s %s cannot be read: %s" % (option, path, _reason(exc)))
+
+
+def check_writable(option, path, read_too=False, check_mode=False):
+    """Raise FilePathError naming ``option`` when ``path`` cannot be written (created or replaced).
+
+    Files are written as a temporary file in the same directory, then renamed:
+    the directory must exist and be writable; ``path`` itself must not be a
+    directory. With ``read_too``, an existing file must also be readable (the
+    module compares it with what it would write). In check mode a missing
+    directory is not an error: an earlier task of the play (skipped in check
+    mode) may create it, and a real run checks again before any request.
+    """
+    if os.path.isdir(path):
+        raise FilePathError("%s %s is a directory: give the path of a file" % (option, path))
+    directory = os.path.dirname(os.path.abspath(path))
+    if check_mode and not os.path.lexists(directory):
+        return
+    if not os.path.isdir(directory):
+        what = "is not a directory" if os.path.exists(directory) else "does not exist"
+        raise FilePathError("%s %s cannot be written: directory %s %s" % (option, path, directory, what))
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise FilePathError("%s %s cannot be written: directory %s is not writable by user %s"
+                            % (option, path, directory, _user_name()))
+    if read_too and os.path.exists(path) and not os.access(path, os.R_OK):
+        raise FilePathError("%s %s cannot be read by user %s: the module compares it with what it would write"
+                            % (option, path, _user_name()))
+
+
+def _user_name():
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+class _RegularFileStat:
+    # What a symbolic mode is applied to when checking it: a new 0600 file.
+    st_mode = stat.S_IFREG | 0o600
+
+
+def check_file_attributes(mode_option, mode, owner, group):
+    """Raise FilePathError when the mode, owner or group files are to be given cannot be applied.
+
+    Checked before any API call: otherwise the file would be written and the
+    change made before ``chown``/``chmod`` fail.
+    """
+    if mode is not None:
+        _check_mode(mode_option, mode)
+    if owner is not None and not str(owner).isdigit():
+        try:
+            pwd.getpwnam(owner)
+        except KeyError:
+            raise FilePathError("owner %s is not a user of this host" % owner)
+    if group is not None and not str(group).isdigit():
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            raise FilePathError("group %s is not a group of this host" % group)
+
+
+def _check_mode(option, mode):
+    allowed = "an octal string such as '0600' or a symbolic mode such as 'u=rw,g=r'"
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        value = mode
+    elif isinstance(mode, str) and mode.strip():
+        try:
+            value = int(mode, 8)
+        except ValueError:
+            try:
+                AnsibleModule._symbolic_mode_to_octal(_RegularFileStat(), mode)
+            except ValueError:
+                raise FilePathError("%s %r is not a file mode: use %s" % (option, mode, allowed))
+            return
+    else:
+        raise FilePathError("%s %r is not a file mode: use %s" % (option, mode, allowed))
+    if value != stat.S_IMODE(value) or value < 0:
+        raise FilePathError("%s %r is not a file mode: use %s" % (option, mode, allowed))
+
+
 class FileResult:
     def __init__(self, path, changed, before, after):
         self.path = path
         self.changed = changed
         self.before = before
         self.after = after
+
+
+def _temporary_prefix(path):
+    return ".%s.%d." % (os.path.basename(path), os.getpid())
+
+
+def _process_runs(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        # EPERM: it runs, as another user.
+        return exc.errno != errno.ESRCH
+    return True
+
+
+def remove_abandoned_temporary_files(path):
+    """Delete the temporary files of ``path`` whose writer no longer runs (it was killed before renaming).
+
+    A temporary file still being written by a running process (another task writing the same file) is kept.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(r"^%s(\d+)\.\w+\.tmp$" % re.escape(".%s." % os.path.basename(path)))
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.match(name)
+        if match and int(match.group(1)) != os.getpid() and not _process_runs(int(match.group(1))):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass  # gone meanwhile, or not ours to remove: it stays as it was
 
 
 def ensure_file(module, path, content, mode, owner=None, group=None):
@@ -58,11 +203,13 @@ def ensure_file(module, path, content, mode, owner=None, group=None):
         {"path": path, "state": "file", "fingerprint": fingerprint(existing)}
     after = {"path": path, "state": "file", "fingerprint": fingerprint(content)}
     content_changed = existing != content
+    directory = os.path.dirname(os.path.abspath(path))
+    if not module.check_mode:
+        remove_abandoned_temporary_files(path)
     if content_changed and not module.check_mode:
-        directory = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             module.fail_json(msg="cannot write %s: directory %s does not exist" % (path, directory))
-        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(path), suffix=".tmp")
+        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(path), suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)

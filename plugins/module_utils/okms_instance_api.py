@@ -24,7 +24,11 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance import 
     matches,
     termination_token_in,
 )
-from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_resource import NOT_FOUND_STATUSES, ResourceApi
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_resource import (
+    NOT_FOUND_STATUSES,
+    Confirmation,
+    ResourceApi,
+)
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError, api_action
 
 PLAN_CODE = "okms"
@@ -102,11 +106,17 @@ class InstanceApi(ResourceApi):
 
         def renamed():
             resource = self.get(okms_id, public_ca=False)
-            return resource is not None and display_name(resource) == name, None
+            if resource is None:
+                return Confirmation.undecidable("KMS %s no longer exists (GET %s)" % (okms_id, instance_path(okms_id)))
+            if display_name(resource) == name:
+                return Confirmation.applied()
+            return Confirmation.absent()
 
         self.write_then_confirm("rename KMS %s to '%s'" % (okms_id, name),
                                 lambda: self.client.put(service_path(service_id), {"displayName": name}),
-                                renamed)
+                                renamed,
+                                check="check whether KMS %s is named '%s' (GET %s) before running again"
+                                % (okms_id, name, instance_path(okms_id)))
         return True
 
     # -- termination -----------------------------------------------------------------------
@@ -117,11 +127,18 @@ class InstanceApi(ResourceApi):
 
     def request_termination(self, okms_id, service_id, seen_email_ids):
         """Ask OVHcloud to email a termination token for the KMS's service."""
+        def emailed():
+            # The email is the proof that the request arrived. Without one yet, asking again is
+            # harmless: it only sends another email, and the newest token is the one used.
+            if self.termination_token(service_id, seen_email_ids) is not None:
+                return Confirmation.applied()
+            return Confirmation.absent()
+
         self.write_then_confirm(
             "request the termination of KMS %s" % okms_id,
-            lambda: self.client.post("%s/terminate" % service_path(service_id)),
-            # The email holds the proof that the request arrived.
-            lambda: (self.termination_token(service_id, seen_email_ids) is not None, None))
+            lambda: self.client.post("%s/terminate" % service_path(service_id)), emailed,
+            check="check the account's emails (GET %s) for the termination email of service %s before running again"
+            % (EMAILS_PATH, service_id))
 
     def termination_token(self, service_id, seen_email_ids):
         """The token of the newest termination email for a service, ignoring emails seen before asking."""
@@ -137,10 +154,21 @@ class InstanceApi(ResourceApi):
 
     def confirm_termination(self, okms_id, service_id, token):
         """Confirm the termination with the emailed token: the KMS, its keys and credentials are destroyed."""
+        def terminated():
+            if self.get(okms_id, public_ca=False) is None:
+                return Confirmation.applied()
+            # Still listed: a termination may take effect a while after it is confirmed, so this
+            # proves nothing, and confirming again with the same token may be refused.
+            return Confirmation.undecidable(
+                "KMS %s still exists: check in the OVHcloud Control Panel (or GET %s) whether its service %s is "
+                "being terminated; if not, run again to request a new termination email"
+                % (okms_id, instance_path(okms_id), service_id))
+
         self.write_then_confirm(
             "confirm the termination of KMS %s" % okms_id,
             lambda: self.client.post("%s/terminate/confirm" % service_path(service_id), {"token": token}),
-            lambda: (self.get(okms_id, public_ca=False) is None, None))
+            terminated,
+            check="check whether KMS %s still exists (GET %s) before running again" % (okms_id, instance_path(okms_id)))
 
     # -- ordering ---------------------------------------------------------------------------
 

@@ -17,7 +17,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhAmbiguousRequestError, OvhApiError
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
+    OvhAmbiguousRequestError,
+    OvhApiError,
+    OvhWriteNotAppliedError,
+)
 
 # What every module returns for a resource that does not exist (or no longer does).
 ABSENT = {}
@@ -54,15 +58,18 @@ class Reconciler:
     def apply(self, write, *args, **kwargs):
         """Make a change: marks the run changed, and calls ``write`` unless in check mode (then returns None).
 
-        A write the API refused outright (a 4xx answer) changed nothing, so it
-        leaves ``changed`` as it was; one whose answer was lost may have.
-        ``write`` should therefore make one change (one request) at a time.
+        A write the API refused outright (a 4xx answer), or one re-reading
+        proved absent every time it was sent, changed nothing, so it leaves
+        ``changed`` as it was; one whose answer was lost may have. ``write``
+        should therefore make one change at a time.
         """
         if self.check_mode:
             self.changed = True
             return None
         try:
             result = write(*args, **kwargs)
+        except OvhWriteNotAppliedError:
+            raise
         except OvhAmbiguousRequestError:
             self.changed = True
             raise

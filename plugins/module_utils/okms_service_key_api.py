@@ -6,7 +6,11 @@
 
 Used by ``okms_service_key`` and ``okms_service_key_info``. Every method names
 what it is doing in its errors ("create service key 'db'"); a write whose
-answer was lost is settled by re-reading the key, never by sending it again.
+answer was lost is settled by re-reading the key: carried on when it took
+effect, sent again when the re-read proves it did not. A key's name is only
+unique by convention, so creating is guarded twice: the absence of the name is
+read a second time before creating, and a same-name twin made meanwhile is
+detected after creating, the older key kept and the one just made removed.
 Objects are returned as the API sends them (camelCase); the modules shape them
 with ``service_key_to_result``.
 """
@@ -15,13 +19,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_resource import ResourceApi
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_resource import Confirmation, ResourceApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key import (
     COMPROMISE_REASONS,
     DESTROYED_STATES,
     creation_body,
     import_body,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 
 # The ``format`` query values of GET .../serviceKey/{keyId}: public material as a JWK or as PEM.
 KEY_FORMATS = ("JWK", "PEM")
@@ -40,6 +45,11 @@ class ServiceKeyNameConflict(Exception):
 def key_label(key):
     """How errors name a key: ``'db' (0d4b...)``."""
     return "'%s' (%s)" % (key.get("name"), key.get("id"))
+
+
+def creation_order(key):
+    """Sort key: oldest first (``createdAt``, then id, so that every run picks the same one)."""
+    return (key.get("createdAt") or "", key.get("id") or "")
 
 
 class ServiceKeyApi(ResourceApi):
@@ -68,10 +78,30 @@ class ServiceKeyApi(ResourceApi):
 
     def find_by_name(self, name):
         """The key named ``name`` that is not destroyed, or None; raises ServiceKeyNameConflict if several are."""
-        matches = [key for key in self.list() if key.get("name") == name and key.get("state") not in DESTROYED_STATES]
+        matches = self._live_named(name)
         if len(matches) > 1:
             raise ServiceKeyNameConflict(self.okms_id, name, [key["id"] for key in matches])
         return matches[0] if matches else None
+
+    def find_before_creating(self, name):
+        """``find_by_name`` read once more, just before a create it found no key for.
+
+        A list read while another task deletes a key can shift an item out of
+        sight (offset cursors); a second, separate reading finds the key then,
+        instead of creating a second one.
+        """
+        return self.find_by_name(name)
+
+    def _live_named(self, name):
+        """The keys named ``name`` that are not destroyed, oldest first."""
+        live = [key for key in self.list() if key.get("name") == name and key.get("state") not in DESTROYED_STATES]
+        return sorted(live, key=creation_order)
+
+    def _where(self):
+        return "in KMS %s (GET %s)" % (self.okms_id, self.collection_path)
+
+    def _check_named(self, name):
+        return "check whether a service key named '%s' exists %s before running again" % (name, self._where())
 
     def public_key(self, key, key_format):
         """The key's public material: a public JWK (dict) for JWK, a PEM text for PEM; None if the key is gone.
@@ -96,12 +126,61 @@ class ServiceKeyApi(ResourceApi):
         return self._post(import_body(name, jwk, context), "import service key '%s'" % name)
 
     def _post(self, body, action):
-        def confirm():
-            # Only keys that do not exist are created, so a key of this name now is the one just made.
-            created = self.find_by_name(body["name"])
-            return created is not None, created
+        name = body["name"]
+        listed = []
 
-        return self.write_then_confirm(action, lambda: self.client.post(self.collection_path, body), confirm)
+        def confirm():
+            made = self._live_named(name)
+            listed.append(made)
+            if not made:
+                return Confirmation.absent()
+            # Only a name with no live key is created, so these were all made meanwhile; with
+            # several, which one this write made cannot be told, and _keep_oldest settles them.
+            return Confirmation.applied(made[0] if len(made) == 1 else None)
+
+        created = self.write_then_confirm(action, lambda: self.client.post(self.collection_path, body), confirm,
+                                          check=self._check_named(name))
+        # A listing made after the last write sees its twins as well as a new one would.
+        return self._keep_oldest(name, created, listed[-1] if listed and listed[-1] else None)
+
+    def _keep_oldest(self, name, created, twins=None):
+        """The key to keep after creating ``name``: the oldest live one, removing what this run made besides.
+
+        Another task may create the same name at the same time, or a listing
+        may have missed the key: every such run keeps the oldest key and
+        removes its own newer one, which is seconds old and protects no data.
+        ``created`` is None when the create's answer was lost and several keys
+        of the name appeared: all but the oldest are then removed. ``twins``:
+        the live keys of that name, when a listing after the create has them.
+        """
+        if twins is None:
+            twins = self._live_named(name)
+        if created is not None and len(twins) <= 1:
+            return created
+        if not twins:
+            raise OvhApiError("service key '%s' was created but is no longer listed %s" % (name, self._where()))
+        keep = twins[0]
+        made_here = [created] if created is not None else twins[1:]
+        for key in made_here:
+            if key["id"] != keep["id"]:
+                self._remove_twin(key, keep)
+        return keep if created is None or created["id"] != keep["id"] else created
+
+    def _remove_twin(self, key, keep):
+        try:
+            if key.get("state") == "ACTIVE":
+                self.change_state(key, {"state": "DEACTIVATED", "deactivationReason": "SUPERSEDED"},
+                                  action="deactivate duplicate service key %s" % key_label(key))
+            self.delete(key, action="delete duplicate service key %s" % key_label(key))
+        except OvhApiError as exc:
+            if exc.status == 404:
+                return  # removed meanwhile, by the task that made it
+            # A key was created: this is no refusal, whatever the status of the removal.
+            raise OvhApiError(
+                "service key %s was just created, but an older key of the same name, %s, exists; removing the new "
+                "one failed (%s): delete service key %s yourself (its state is %s)"
+                % (key_label(key), key_label(keep), exc, key["id"], key.get("state")),
+                error_class=exc.error_class, query_id=exc.query_id, method=exc.method, path=exc.path)
 
     def rename(self, key, name):
         return self._put(key, {"name": name}, "rename service key %s to '%s'" % (key_label(key), name),
@@ -117,15 +196,28 @@ class ServiceKeyApi(ResourceApi):
     def _put(self, key, body, action, expected):
         def confirm():
             current = self.get(key["id"])
-            applied = current is not None and all(current.get(field) == value for field, value in expected.items())
-            return applied, current
+            if current is None:
+                return Confirmation.undecidable("service key %s is no longer found %s: check who deleted it"
+                                                % (key_label(key), self._where()))
+            if all(current.get(field) == value for field, value in expected.items()):
+                return Confirmation.applied(current)
+            return Confirmation.absent()
 
-        return self.write_then_confirm(action, lambda: self.client.put(self.key_path(key["id"]), body), confirm)
+        wanted = ", ".join("%s %s" % (field, value) for field, value in sorted(expected.items()))
+        return self.write_then_confirm(
+            action, lambda: self.client.put(self.key_path(key["id"]), body), confirm,
+            check="check whether service key %s has %s (GET %s) before running again"
+            % (key_label(key), wanted, self.key_path(key["id"])))
 
-    def delete(self, key):
+    def delete(self, key, action=None):
         """Delete the key (the API refuses an ACTIVE one)."""
         def confirm():
-            return self.get(key["id"]) is None, None
+            current = self.get(key["id"])
+            if current is None or current.get("state") in DESTROYED_STATES:
+                return Confirmation.applied()
+            return Confirmation.absent()
 
-        return self.write_then_confirm("delete service key %s" % key_label(key),
-                                       lambda: self.client.delete(self.key_path(key["id"])), confirm)
+        return self.write_then_confirm(
+            action or "delete service key %s" % key_label(key), lambda: self.client.delete(self.key_path(key["id"])),
+            confirm, check="check whether service key %s still exists (GET %s) before running again"
+            % (key_label(key), self.key_path(key["id"])))

@@ -53,8 +53,13 @@ def resolve_endpoint(endpoint):
     """Return ``(name_or_None, base_url)`` for an endpoint name or a full URL."""
     if endpoint in ENDPOINTS:
         return endpoint, ENDPOINTS[endpoint]
-    if endpoint.startswith("https://") or endpoint.startswith("http://"):
+    if endpoint.lower().startswith("https://"):
         return None, endpoint.rstrip("/")
+    if endpoint.lower().startswith("http://"):
+        # Never echo the URL back whole: only its scheme matters here.
+        raise OvhConfigurationError(
+            "endpoint is an http:// URL: every request carries the consumer key or an OAuth2 token (and the token "
+            "request the client secret), which would travel in clear; use the https:// URL")
     raise OvhConfigurationError(
         "endpoint '%s' is neither a known endpoint name (%s) nor a full https:// URL"
         % (endpoint, ", ".join(sorted(ENDPOINTS))))

@@ -78,6 +78,22 @@ class OvhAmbiguousRequestError(OvhApiError):
     """
 
 
+class OvhWriteNotAppliedError(OvhApiError):
+    """A write was sent until the retry budget ran out; every answer was lost and re-reading showed it absent.
+
+    Unlike OvhAmbiguousRequestError the outcome is known: nothing was changed.
+    """
+
+    def __init__(self, last_lost, attempts):
+        super(OvhWriteNotAppliedError, self).__init__(
+            "sent %d times; every answer was lost and re-reading showed each time that it was not applied, so "
+            "nothing was changed (last answer: %s)" % (attempts, last_lost.message),
+            status=last_lost.status, error_class=last_lost.error_class, query_id=last_lost.query_id,
+            method=last_lost.method, path=last_lost.path, details=last_lost.details,
+            error_code=last_lost.error_code)
+        self.attempts = attempts
+
+
 class KmsApiError(OvhApiError):
     """A KMS data-plane (REST API) call failed; ``query_id`` holds the answer's ``request_id``."""
 

@@ -31,7 +31,7 @@ options:
     required: true
   id:
     description:
-      - Return only the credential with this id (an empty list when there is none).
+      - Return only the credential with this id, a UUID (an empty list when there is none).
     type: str
   name:
     description:
@@ -46,6 +46,7 @@ options:
   expires_within_days:
     description:
       - Return only credentials that expire within this many days from now (expired ones included).
+      - Now is the API server's time (from its answers), not the clock of the host running the module.
     type: int
 requirements:
   - cryptography
@@ -119,9 +120,12 @@ credentials:
 from ansible_collections.ovhcloud.kms.plugins.module_utils.cryptography_dependency import require_cryptography
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential import (
     STATUSES,
+    CredentialOptionError,
     credential_to_result,
     filter_credentials,
     parse_api_datetime,
+    utc_now,
+    validate_uuid,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential_api import CredentialApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
@@ -140,6 +144,12 @@ def main():
     module = OkmsModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     require_cryptography(module)
     params = module.params
+    try:
+        validate_uuid("okms_id", params["okms_id"], "a KMS")
+        if params["id"] is not None:
+            validate_uuid("id", params["id"], "a credential")
+    except CredentialOptionError as exc:
+        module.fail_json(msg="%s (nothing was sent to the API)" % exc)
     api = CredentialApi(module.client, params["okms_id"])
     try:
         if params["id"]:
@@ -148,8 +158,10 @@ def main():
             credentials = api.list()
     except OvhApiError as exc:
         module.fail_api_error(exc)
+    # Expiry by the server's clock: a wrong local clock must not change what "expires within" means.
     selected = filter_credentials(credentials, name=params["name"], statuses=params["status"],
-                                  expires_within_days=params["expires_within_days"])
+                                  expires_within_days=params["expires_within_days"],
+                                  now=api.server_now() or utc_now())
     selected.sort(key=lambda c: (parse_api_datetime(c["createdAt"]), c["id"]))
     module.exit_json(changed=False, credentials=[credential_to_result(c) for c in selected])
 

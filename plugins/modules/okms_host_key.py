@@ -41,7 +41,8 @@ attributes:
 options:
   path:
     description:
-      - Path of the private key file (PEM). Its directory must exist.
+      - Path of the private key file (PEM). Its directory must exist and be writable; a path that is a
+        directory, or a file that cannot be read, fails naming O(path) before anything is written.
       - An existing key is read in any unencrypted form (PKCS#8, SEC1 as OVHcloud returns EC keys, or PKCS#1);
         a key the module writes is unencrypted PKCS#8.
     type: path
@@ -70,7 +71,7 @@ options:
       - Never logged or returned.
     type: str
   common_name:
-    description: Subject common name of the CSR. OVHcloud sets the certificate's subject itself.
+    description: Subject common name of the CSR, 1 to 64 characters. OVHcloud sets the certificate's subject itself.
     type: str
     default: okms-client
   mode:
@@ -78,10 +79,10 @@ options:
     type: raw
     default: "0600"
   owner:
-    description: Owner of the key file; unset keeps the connecting user.
+    description: Owner of the key file; unset keeps the connecting user. Must exist on the host.
     type: str
   group:
-    description: Group of the key file; unset keeps the connecting user's group.
+    description: Group of the key file; unset keeps the connecting user's group. Must exist on the host.
     type: str
 requirements:
   - cryptography (on the target)
@@ -151,8 +152,19 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential impor
     private_key_type,
     public_key_der,
 )
-from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import ensure_file, fingerprint, read_file
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import (
+    FilePathError,
+    check_file_attributes,
+    check_writable,
+    ensure_file,
+    fingerprint,
+    read_file,
+    read_option_file,
+)
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_reconciler import Reconciler, TaskError
+
+# X.509 (RFC 5280) upper bound of a common name.
+MAX_COMMON_NAME_LENGTH = 64
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -169,7 +181,7 @@ ARGUMENT_SPEC = dict(
 class HostKeyRequest:
     """The task's options; a given ``private_key`` is parsed and checked here (a bad one raises TaskError)."""
 
-    def __init__(self, params):
+    def __init__(self, params, check_mode=False):
         self.path = params["path"]
         self.type = params["type"]
         self.regenerate = params["regenerate"]
@@ -178,6 +190,14 @@ class HostKeyRequest:
         self.owner = params["owner"]
         self.group = params["group"]
         self.given_key = None
+        if not self.common_name or len(self.common_name) > MAX_COMMON_NAME_LENGTH:
+            raise TaskError("common_name must be 1 to %d characters (a certificate's CN), got %d"
+                            % (MAX_COMMON_NAME_LENGTH, len(self.common_name or "")))
+        try:
+            check_writable("path", self.path, read_too=True, check_mode=check_mode)
+            check_file_attributes("mode", self.mode, self.owner, self.group)
+        except FilePathError as exc:
+            raise TaskError(str(exc))
         if params["private_key"]:
             try:
                 self.given_key = load_private_key(params["private_key"])
@@ -193,7 +213,7 @@ class HostKeyReconciler(Reconciler):
 
     def reconcile(self):
         if self.request is None:
-            self.request = HostKeyRequest(self.params)
+            self.request = HostKeyRequest(self.params, self.check_mode)
         request = self.request
         current = self.existing_key()
         if request.given_key is not None:
@@ -221,13 +241,16 @@ class HostKeyReconciler(Reconciler):
     def existing_key(self):
         """The usable key in ``path``, None when missing; raises when the file is not a key (never quoting it)."""
         path = self.request.path
-        content = read_file(path)
+        try:
+            content = read_option_file("path", path)
+        except FilePathError as exc:
+            raise TaskError(str(exc))
         if content is None:
             return None
         try:
             return load_private_key(content)
         except PrivateKeyFileError as exc:
-            raise TaskError("%s exists but %s; it is left untouched: move it away to let the module generate a "
+            raise TaskError("path %s exists but %s; it is left untouched: move it away to let the module generate a "
                             "new key" % (path, exc))
 
     def keep_or_generate(self, current):
@@ -239,9 +262,9 @@ class HostKeyReconciler(Reconciler):
         if current_type == request.type:
             return current, False
         if request.regenerate == "never":
-            raise TaskError("%s holds a key of type %s, not %s; set regenerate: type_mismatch to replace it"
-                            % (request.path, current_type or "unsupported", request.type))
-        self.warn("%s held a key of type %s, not %s: replaced by a new key"
+            raise TaskError("path %s holds a key of type %s, but type is %s; set regenerate: type_mismatch to "
+                            "replace it" % (request.path, current_type or "unsupported", request.type))
+        self.warn("path %s held a key of type %s, but type is %s: replaced by a new key"
                   % (request.path, current_type or "unsupported", request.type))
         return generate_private_key(request.type), True
 

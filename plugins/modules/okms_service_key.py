@@ -231,6 +231,14 @@ requirements:
   - cryptography (only for O(key_path) with a PEM key)
 notes:
   - O(state=absent) finds the key by O(id) or O(name) like O(state=present); destroyed keys are ignored.
+  - A write whose answer is lost (a dropped connection, a 5xx) is settled in the same run by re-reading
+    the key. When it took effect the module carries on; when the re-read proves it did not, the module
+    sends it again, within the retry budget of the connection; when neither can be told, the task fails
+    naming the key and what to check.
+  - Before creating a key, the module reads the name's absence twice. After creating it, when another
+    key of the same name appeared meanwhile (another task, or a list that changed while it was read), the
+    older key is kept and the one just created is deactivated and deleted, so a name never ends up with
+    two keys.
 seealso:
   - module: ovhcloud.kms.okms_service_key_info
   - module: ovhcloud.kms.okms_instance
@@ -542,9 +550,14 @@ class ServiceKeyReconciler(Reconciler):
         return result
 
     def lookup(self):
-        if self.request.key_id:
-            return self.api.get(self.request.key_id)
-        return self.api.find_by_name(self.request.name)
+        request = self.request
+        if request.key_id:
+            return self.api.get(request.key_id)
+        key = self.api.find_by_name(request.name)
+        if key is None and request.state == "present" and request.spec is not None:
+            # About to create: "absent" is read once more, so a listing that missed the key costs no duplicate.
+            key = self.api.find_before_creating(request.name)
+        return key
 
     # -- creating -----------------------------------------------------------------
 
@@ -563,6 +576,10 @@ class ServiceKeyReconciler(Reconciler):
         if self.check_mode:
             # What the API will answer, but the id it has not chosen yet.
             return dict(request.spec, id=None, name=request.name, state="ACTIVE")
+        # An older key of the same name made meanwhile is kept instead of this one: it must fit too.
+        differences = immutable_differences(request.spec, created)
+        if differences:
+            raise TaskError(immutable_differences_message(created["name"], differences))
         return created
 
     # -- comparing ----------------------------------------------------------------

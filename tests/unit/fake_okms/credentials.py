@@ -213,6 +213,12 @@ class CredentialState:
     def record(self, okms_id, credential_id):
         return self.kms[okms_id].credentials[credential_id]
 
+    def finish_deleting(self, okms_id, credential_id):
+        """A revoked credential's DELETING phase ends: from now on it is gone (404, out of the list)."""
+        record = self.record(okms_id, credential_id)
+        record.deleted = True
+        record.reads_until_gone = 0
+
     def credentials(self, okms_id):
         """The bodies a list would return now (without counting as reads)."""
         return [record.body() for record in self.kms[okms_id].credentials.values() if not record.gone]

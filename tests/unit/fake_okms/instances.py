@@ -21,6 +21,7 @@ __metaclass__ = type
 import uuid
 
 from ansible_collections.ovhcloud.kms.tests.unit.fake_okms.core import bad_request, not_found
+from ansible_collections.ovhcloud.kms.tests.unit.fake_okms.credentials import FakeCa
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance import cart_description
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 
@@ -54,6 +55,7 @@ class InstanceAccount:
         self.orders = {}         # orderId -> {region, statuses, okms_id}
         self.services = {}       # okmsId -> {id, token, terminated}
         self.emails = {}         # emailId -> body
+        self._cas = {}           # okmsId -> (ECDSA CA PEM, RSA CA PEM), made when first asked for
 
     # -- seeding state ---------------------------------------------------------------------
 
@@ -122,9 +124,14 @@ class InstanceAccount:
     def get_instance(self, request, okms_id):
         resource = dict(self._instance(request, okms_id))
         if request.params.get("publicCA") == "true":
-            resource["publicCA"] = "-----BEGIN CERTIFICATE-----\nECDSA CA of %s\n-----END CERTIFICATE-----\n" % okms_id
-            resource["publicRsaCA"] = "-----BEGIN CERTIFICATE-----\nRSA CA of %s\n-----END CERTIFICATE-----\n" % okms_id
+            # Real CAs, with the subject the credentials fake issues certificates under (same keys too).
+            resource["publicCA"], resource["publicRsaCA"] = self._public_cas(okms_id)
         return resource
+
+    def _public_cas(self, okms_id):
+        if okms_id not in self._cas:
+            self._cas[okms_id] = (FakeCa(okms_id, "ECDSA").pem, FakeCa(okms_id, "RSA").pem)
+        return self._cas[okms_id]
 
     def list_credentials(self, request, okms_id):
         self._instance(request, okms_id)

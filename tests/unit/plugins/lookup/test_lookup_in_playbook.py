@@ -119,7 +119,7 @@ def test_play_variables_environment_and_ovh_conf_configure_a_lookup(tmp_path):
         env = dict((name, value) for name, value in os.environ.items()
                    if not name.startswith(("OVH_", "ANSIBLE_")) and name != "PYTHONPATH")
         env.update(HOME=str(tmp_path), ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT, ANSIBLE_NOCOLOR="1",
-                   OVH_CONSUMER_KEY=ENV_CONSUMER)
+                   OVH_CONSUMER_KEY=ENV_CONSUMER, REQUESTS_CA_BUNDLE=api.ca_path)
         playbook = subprocess.run(
             [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-vvv", "-i", "localhost,",
              "-c", "local", "playbook.yml"],

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -17,7 +19,11 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential_api i
     CredentialApi,
     CredentialKeyLostError,
 )
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhAmbiguousRequestError, OvhApiError
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
+    OvhAmbiguousRequestError,
+    OvhApiError,
+    OvhWriteNotAppliedError,
+)
 from ansible_collections.ovhcloud.kms.tests.unit.fake_okms import credentials as fake_credentials
 from ansible_collections.ovhcloud.kms.tests.unit.fake_okms.core import FakeOkmsApi
 from ansible_collections.ovhcloud.kms.tests.unit.plugins.module_utils.okms_fakes import FakeTime
@@ -26,6 +32,8 @@ ACCOUNT = "urn:v1:eu:identity:account:xx1111-ovh"
 CREDENTIAL = "/v2/okms/resource/{okms_id}/credential"
 ONE_CREDENTIAL = "/v2/okms/resource/{okms_id}/credential/{credential_id}"
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
+# One key for many seeded credentials: key generation is the slow part.
+SHARED_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 class Setup:
@@ -113,18 +121,48 @@ def test_a_lost_creation_answer_adopts_the_only_new_credential(setup):
     assert len(setup.fake.calls("POST")) == 1
 
 
-def test_a_lost_creation_that_made_nothing_is_raised_with_its_action(setup):
+def test_a_creation_lost_before_it_arrived_is_sent_again(setup):
+    known = setup.state.seed(setup.okms_id, "web1")
+    setup.fake.lose_answer("POST", CREDENTIAL, before_applying=True)
+    created = setup.api.create(csr_body(), {known["id"]})
+    # Re-reading proved it absent: sent again, once, and its answer arrived.
+    assert [request.method for request in setup.fake.requests] == ["POST", "GET", "POST"]
+    assert [c["id"] for c in setup.state.credentials(setup.okms_id)] == [known["id"], created["id"]]
+
+
+def test_a_creation_that_never_arrives_stops_at_the_retry_budget_saying_nothing_changed():
     def dropped(request, okms_id):
         raise OvhAmbiguousRequestError("the request may or may not have been applied (ReadTimeout)",
                                        method=request.method, path=request.path)
 
     lost = Setup(routes_first=[("POST", CREDENTIAL, dropped)])
-    with pytest.raises(OvhAmbiguousRequestError) as err:
+    with pytest.raises(OvhWriteNotAppliedError) as err:
         lost.api.create(csr_body(), set())
-    assert str(err.value) == ("cannot create credential 'web1': POST %s: the request may or may not have been "
-                              "applied (ReadTimeout)" % lost.collection)
-    # Looked for it once, and never posted again.
-    assert [request.method for request in lost.fake.requests] == ["POST", "GET"]
+    attempts = lost.fake.retry_policy.max_attempts
+    assert str(err.value) == (
+        "cannot create credential 'web1': POST %s: sent %d times; every answer was lost and re-reading showed each "
+        "time that it was not applied, so nothing was changed (last answer: the request may or may not have been "
+        "applied (ReadTimeout))" % (lost.collection, attempts))
+    # Each sending was followed by a listing that proved it absent.
+    assert [request.method for request in lost.fake.requests] == ["POST", "GET"] * attempts
+    assert lost.state.credentials(lost.okms_id) == []
+
+
+def test_two_new_credentials_after_a_lost_answer_cannot_be_told_apart():
+    def twins_appear(request, okms_id):
+        twins.state.seed(okms_id, "web1")
+        twins.state.seed(okms_id, "web1")
+        raise OvhAmbiguousRequestError("connection reset", method=request.method, path=request.path)
+
+    twins = Setup(routes_first=[("POST", CREDENTIAL, twins_appear)])
+    with pytest.raises(OvhAmbiguousRequestError) as err:
+        twins.api.create(csr_body(), set())
+    ids = sorted(c["id"] for c in twins.state.credentials(twins.okms_id))
+    assert str(err.value) == (
+        "cannot create credential 'web1': POST %s: connection reset; re-reading could not tell whether it was: 2 "
+        "credentials named 'web1' appeared meanwhile (%s): list them with okms_credential_info"
+        % (twins.collection, ", ".join(ids)))
+    assert [request.method for request in twins.fake.requests] == ["POST", "GET"]
 
 
 def test_a_lost_creation_answer_without_a_csr_lost_the_key(setup):
@@ -134,10 +172,12 @@ def test_a_lost_creation_answer_without_a_csr_lost_the_key(setup):
     made = setup.state.credentials(setup.okms_id)
     assert len(made) == 1
     assert err.value.credential_id == made[0]["id"]
+    assert err.value.credential["name"] == "web1"
     assert str(err.value) == (
         "credential %s was created but the response carrying its private key was lost (POST %s: the request may or "
-        "may not have been applied (connection reset)); the next run replaces it" % (made[0]["id"], setup.collection))
+        "may not have been applied (connection reset))" % (made[0]["id"], setup.collection))
     assert err.value.to_result()["status"] is None
+    assert [request.method for request in setup.fake.requests] == ["POST", "GET"]
 
 
 def test_a_refused_creation_names_the_action(setup):
@@ -168,15 +208,56 @@ def test_a_lost_revocation_answer_is_confirmed_by_reading(setup):
     assert [request.method for request in setup.fake.requests] == ["DELETE", "GET"]
 
 
-def test_a_lost_revocation_that_did_not_happen_is_raised_with_its_action():
+def test_a_revocation_lost_before_it_arrived_is_sent_again(setup):
+    seeded = setup.state.seed(setup.okms_id, "web1")
+    setup.fake.lose_answer("DELETE", ONE_CREDENTIAL, before_applying=True)
+    answer = setup.api.revoke(seeded)
+    assert answer["status"] == "DELETING"
+    assert [request.method for request in setup.fake.requests] == ["DELETE", "GET", "DELETE"]
+
+
+def test_a_revocation_that_never_arrives_stops_at_the_retry_budget():
     def dropped(request, okms_id, credential_id):
         raise OvhAmbiguousRequestError("connection reset", method=request.method, path=request.path)
 
     lost = Setup(routes_first=[("DELETE", ONE_CREDENTIAL, dropped)])
     seeded = lost.state.seed(lost.okms_id, "web1")
-    with pytest.raises(OvhAmbiguousRequestError) as err:
+    with pytest.raises(OvhWriteNotAppliedError) as err:
         lost.api.revoke(seeded)
     assert str(err.value).startswith("cannot revoke credential %s ('web1'): DELETE " % seeded["id"])
+    assert "nothing was changed" in str(err.value)
+    assert lost.state.credentials(lost.okms_id)[0]["status"] == "READY"
+
+
+def test_a_revocation_whose_re_read_fails_says_what_to_check():
+    def dropped(request, okms_id, credential_id):
+        raise OvhAmbiguousRequestError("connection reset", method=request.method, path=request.path)
+
+    def unavailable(request, okms_id, credential_id):
+        raise OvhApiError("Service Unavailable", status=503, method=request.method, path=request.path)
+
+    lost = Setup(routes_first=[("DELETE", ONE_CREDENTIAL, dropped), ("GET", ONE_CREDENTIAL, unavailable)])
+    seeded = lost.state.seed(lost.okms_id, "web1")
+    with pytest.raises(OvhAmbiguousRequestError) as err:
+        lost.api.revoke(seeded)
+    path = "%s/%s" % (lost.collection, seeded["id"])
+    assert str(err.value).startswith("cannot revoke credential %s ('web1'): DELETE %s: connection reset; "
+                                     "re-reading to find out failed too (" % (seeded["id"], path))
+    assert str(err.value).endswith(": check whether credential %s is still READY (GET %s) before running again"
+                                   % (seeded["id"], path))
+
+
+def test_list_reads_pages_of_100(setup):
+    for index in range(150):
+        setup.state.seed(setup.okms_id, "c%d" % index, public_key=SHARED_KEY.public_key())
+    assert len(setup.api.list()) == 150
+    assert [request.headers.get("X-Pagination-Size") for request in setup.fake.requests] == ["100", "100"]
+
+
+def test_server_now_is_the_clients_server_time_or_none(setup):
+    assert setup.api.server_now() is None
+    setup.fake.server_time = lambda: 1767225600.0
+    assert setup.api.server_now() == datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 def test_wait_until_ready_polls_with_the_fake_clock(setup):

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""InstanceApi: "gone" is None, every failure names what was being done, lost answers are re-read."""
+"""InstanceApi: "gone" is None, every failure names what was being done, lost answers are settled in the run."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -102,22 +102,58 @@ def test_a_refused_rename_names_the_action(account):
     assert "cannot rename KMS %s to '%s'" % (okms_id, "x" * 300) in str(failure.value)
 
 
-def test_a_lost_rename_that_did_not_apply_is_raised_naming_the_action():
+def test_a_lost_rename_that_did_not_apply_is_sent_again_and_converges(account):
+    """Before the reliability issue this failed: the re-read shows the old name, so the PUT is repeated once."""
+    okms_id = account.add_instance("eu-west-rbx", name="old")
+    account.api.lose_answer("PUT", "/services/{service_id}", before_applying=True)
+    assert InstanceApi(account.api).rename(okms_id, "new") is True
+    assert len(account.api.calls("PUT", "/services/{service_id}")) == 2
+    assert account.instances[okms_id]["iam"]["displayName"] == "new"
+
+
+def test_a_lost_rename_of_a_kms_terminated_meanwhile_says_what_to_check():
     api = FakeOkmsApi()
-
-    def lost(request, service_id):
-        raise OvhAmbiguousRequestError("connection reset", method=request.method, path=request.path)
-
-    # Routed before the account's own: this PUT never reaches the account.
-    api.route("PUT", "/services/{service_id}", lost)
     account = instances.install(api)
     okms_id = account.add_instance("eu-west-rbx", name="old")
+
+    def lost_as_it_ends(request, service_id):
+        del account.instances[okms_id]
+        raise OvhAmbiguousRequestError("connection reset", method=request.method, path=request.path)
+
+    api.route("PUT", "/services/{service_id}", lost_as_it_ends, first=True)
     with pytest.raises(OvhAmbiguousRequestError) as failure:
         InstanceApi(api).rename(okms_id, "new")
-    assert str(failure.value).startswith("cannot rename KMS %s to 'new'" % okms_id)
-    # Re-read once, not written again.
+    assert str(failure.value) == (
+        "cannot rename KMS %s to 'new': PUT /services/100: connection reset; re-reading could not tell whether it "
+        "was: KMS %s no longer exists (GET /v2/okms/resource/%s)" % (okms_id, okms_id, okms_id))
     assert len(api.calls("PUT", "/services/{service_id}")) == 1
-    assert account.instances[okms_id]["iam"]["displayName"] == "old"
+
+
+def test_a_termination_request_that_never_arrived_is_asked_again(account):
+    okms_id = account.add_instance("eu-west-rbx", name="prod")
+    api = InstanceApi(account.api)
+    service_id = api.service_id(okms_id)
+    seen = set(api.email_ids())
+    account.api.lose_answer("POST", "/services/{service_id}/terminate", before_applying=True)
+    api.request_termination(okms_id, service_id, seen)
+    # No email after the first, lost request: asking again is harmless, and this one is emailed.
+    assert len(account.api.calls("POST", "/services/{service_id}/terminate")) == 2
+    assert api.termination_token(service_id, seen) == "t0k3n%d" % service_id
+
+
+def test_a_lost_termination_confirmation_with_the_kms_still_there_is_not_repeated(account):
+    okms_id = account.add_instance("eu-west-rbx", name="prod")
+    api = InstanceApi(account.api)
+    service_id = api.service_id(okms_id)
+    account.api.lose_answer("POST", "/services/{service_id}/terminate/confirm", before_applying=True)
+    with pytest.raises(OvhAmbiguousRequestError) as failure:
+        api.confirm_termination(okms_id, service_id, "t0k3n%d" % service_id)
+    assert str(failure.value) == (
+        "cannot confirm the termination of KMS %s: POST /services/%d/terminate/confirm: the request may or may not "
+        "have been applied (connection reset); re-reading could not tell whether it was: KMS %s still exists: check "
+        "in the OVHcloud Control Panel (or GET /v2/okms/resource/%s) whether its service %d is being terminated; if "
+        "not, run again to request a new termination email" % (okms_id, service_id, okms_id, okms_id, service_id))
+    assert len(account.api.calls("POST", "/services/{service_id}/terminate/confirm")) == 1
 
 
 def test_the_termination_flow(account):

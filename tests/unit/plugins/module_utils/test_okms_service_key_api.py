@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""ServiceKeyApi: paths, 404 as absent, re-reads after a lost answer, and errors that say what was being done."""
+"""ServiceKeyApi: paths, 404 as absent, 100-item pages, lost answers settled in the same run, twins, named errors."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,30 +13,17 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_service_key_api 
     ServiceKeyApi,
     ServiceKeyNameConflict,
 )
-from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhAmbiguousRequestError, OvhApiError
+from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import (
+    OvhAmbiguousRequestError,
+    OvhApiError,
+    OvhWriteNotAppliedError,
+)
 from ansible_collections.ovhcloud.kms.tests.unit.fake_okms.core import FakeOkmsApi
 from ansible_collections.ovhcloud.kms.tests.unit.fake_okms.service_keys import COLLECTION, ITEM, install
 
 OKMS_ID = "5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10"
 KEYS = "/v2/okms/resource/%s/serviceKey" % OKMS_ID
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
-
-
-class LosesBeforeApplying(FakeOkmsApi):
-    """A fake whose next write of ``method`` never reaches the server, but whose caller cannot know it."""
-
-    def __init__(self, method):
-        super(LosesBeforeApplying, self).__init__()
-        self.lost_method = method
-        self.lost = []  # (method, path) of the writes that never arrived
-
-    def request(self, method, path, params=None, body=None):
-        if method == self.lost_method:
-            self.lost_method = None
-            self.lost.append((method, path))
-            raise OvhAmbiguousRequestError("the request may or may not have been applied (ReadTimeout)",
-                                           method=method, path=path)
-        return super(LosesBeforeApplying, self).request(method, path, params, body)
 
 
 @pytest.fixture
@@ -107,19 +94,61 @@ def test_a_create_applied_but_unanswered_is_re_read_once_and_never_repeated(fake
     fake.lose_answer("POST", COLLECTION)
     created = keys_api(fake).create("db", resolve_key_spec("oct"))
     assert created["name"] == "db" and created["id"] == fake.service_keys.keys(OKMS_ID)[0]["id"]
+    # The re-read also serves as the check for a same-name twin.
     assert [repr(request) for request in fake.requests] == ["POST %s" % KEYS, "GET %s" % KEYS]
 
 
-def test_a_create_that_never_arrived_fails_naming_it_after_one_re_read():
-    fake = LosesBeforeApplying("POST")
-    install(fake).add_kms(OKMS_ID)
-    with pytest.raises(OvhAmbiguousRequestError) as error:
-        keys_api(fake).create("db", resolve_key_spec("RSA"))
-    assert str(error.value).startswith("cannot create service key 'db': POST %s: the request may or may not" % KEYS)
-    # Sent once, then one re-read by name found nothing: the POST is not repeated.
-    assert fake.lost == [("POST", KEYS)]
-    assert [repr(request) for request in fake.requests] == ["GET %s" % KEYS]
+def test_a_create_that_never_arrived_is_sent_again_once_and_converges(fake):
+    """Before the reliability issue this failed the task ("may or may not have been applied"): the re-read
+    proves the key absent, so the create is now repeated, once, in the same run."""
+    fake.lose_answer("POST", COLLECTION, before_applying=True)
+    created = keys_api(fake).create("db", resolve_key_spec("RSA"))
+    keys = fake.service_keys.keys(OKMS_ID)
+    assert [key["id"] for key in keys] == [created["id"]]
+    # Sent, re-read (absent), backed off, sent again, then checked for a twin.
+    assert [repr(request) for request in fake.requests] == [
+        "POST %s" % KEYS, "GET %s" % KEYS, "POST %s" % KEYS, "GET %s" % KEYS]
+    assert fake.sleeps == [0.375]
+
+
+def test_a_create_never_arriving_is_repeated_only_within_the_retry_budget(fake):
+    fake.lose_answer("POST", COLLECTION, times=99, before_applying=True)
+    with pytest.raises(OvhWriteNotAppliedError) as error:
+        keys_api(fake).create("db", resolve_key_spec("oct"))
+    policy = fake.retry_policy
+    assert len(fake.calls("POST")) == policy.max_attempts == 8
+    assert str(error.value) == (
+        "cannot create service key 'db': POST %s: sent 8 times; every answer was lost and re-reading showed each "
+        "time that it was not applied, so nothing was changed (last answer: the request may or may not have been "
+        "applied (connection reset))" % KEYS)
     assert fake.service_keys.keys(OKMS_ID) == []
+
+
+def test_the_retry_budget_in_time_bounds_repeated_writes(fake):
+    fake.retry_policy.max_total = 1.0
+    fake.lose_answer("POST", COLLECTION, times=99, before_applying=True)
+    with pytest.raises(OvhWriteNotAppliedError):
+        keys_api(fake).create("db", resolve_key_spec("oct"))
+    # Backoffs of 0.375 s then 0.75 s: the second would pass the 1 s budget, so the key is sent twice.
+    assert fake.sleeps == [0.375]
+    assert len(fake.calls("POST")) == 2
+
+
+def test_a_create_lost_when_the_re_read_fails_too_says_what_to_check(fake):
+    fake.lose_answer("POST", COLLECTION, before_applying=True)
+    fake.route("GET", COLLECTION, failing_list, first=True)
+    with pytest.raises(OvhAmbiguousRequestError) as error:
+        keys_api(fake).create("db", resolve_key_spec("oct"))
+    assert str(error.value) == (
+        "cannot create service key 'db': POST %s: the request may or may not have been applied (connection reset); "
+        "re-reading to find out failed too (cannot read the service keys of KMS %s: GET %s, HTTP 503: busy): check "
+        "whether a service key named 'db' exists in KMS %s (GET %s) before running again"
+        % (KEYS, OKMS_ID, KEYS, OKMS_ID, KEYS))
+    assert len(fake.calls("POST")) == 1
+
+
+def failing_list(request, okms_id):
+    raise OvhApiError("busy", status=503, method=request.method, path=request.path)
 
 
 def test_an_import_names_itself_in_errors(fake):
@@ -154,19 +183,39 @@ def test_a_deactivation_for_a_compromise_is_confirmed_as_compromised(fake):
     assert current["state"] == "COMPROMISED"
 
 
-def test_an_update_that_never_arrived_fails_naming_it():
-    fake = LosesBeforeApplying("PUT")
-    key = install(fake).add_key(fake.service_keys.add_kms(OKMS_ID), "db")
+def test_an_update_that_never_arrived_is_sent_again_and_converges(fake):
+    """Before the reliability issue this failed: the re-read shows the key still ACTIVE, so the PUT is repeated."""
+    key = fake.service_keys.add_key(OKMS_ID, "db")
+    fake.lose_answer("PUT", ITEM, before_applying=True)
+    current = keys_api(fake).change_state(key, {"state": "DEACTIVATED", "deactivationReason": "SUPERSEDED"})
+    assert current["state"] == "DEACTIVATED"
+    assert [request.method for request in fake.requests] == ["PUT", "GET", "PUT"]
+    assert fake.service_keys.keys(OKMS_ID)[0]["state"] == "DEACTIVATED"
+
+
+def test_a_rename_that_never_arrived_is_sent_again_and_converges(fake):
+    key = fake.service_keys.add_key(OKMS_ID, "db")
+    fake.lose_answer("PUT", ITEM, before_applying=True)
+    assert keys_api(fake).rename(key, "db2")["name"] == "db2"
+    assert [request.method for request in fake.requests] == ["PUT", "GET", "PUT"]
+
+
+def test_an_update_of_a_key_deleted_meanwhile_is_undecidable_and_says_what_to_check(fake):
+    key = fake.service_keys.add_key(OKMS_ID, "db")
+
+    def deleted_meanwhile(request, okms_id, key_id):
+        del fake.service_keys.kms[okms_id][key_id]
+        raise OvhAmbiguousRequestError("connection reset", method=request.method, path=request.path)
+
+    fake.route("PUT", ITEM, deleted_meanwhile, first=True)
     with pytest.raises(OvhAmbiguousRequestError) as error:
-        keys_api(fake).change_state(key, {"state": "DEACTIVATED", "deactivationReason": "SUPERSEDED"})
-    assert str(error.value).startswith("cannot move service key 'db' (%s) to DEACTIVATED: PUT" % key["id"])
-    with pytest.raises(OvhAmbiguousRequestError) as error:
-        fake.lost_method = "PUT"
         keys_api(fake).change_state(key, {"state": "DEACTIVATED", "deactivationReason": "SUPERSEDED"},
                                     action="deactivate service key 'db' before deleting it")
-    assert str(error.value).startswith("cannot deactivate service key 'db' before deleting it: PUT")
-    assert len(fake.lost) == 2 and fake.mutations() == []
-    assert fake.service_keys.keys(OKMS_ID)[0]["state"] == "ACTIVE"
+    assert str(error.value) == (
+        "cannot deactivate service key 'db' before deleting it: PUT %s/%s: connection reset; re-reading could not "
+        "tell whether it was: service key 'db' (%s) is no longer found in KMS %s (GET %s): check who deleted it"
+        % (KEYS, key["id"], key["id"], OKMS_ID, KEYS))
+    assert len(fake.calls("PUT")) == 1
 
 
 def test_a_delete_applied_but_unanswered_is_done(fake):
@@ -177,14 +226,13 @@ def test_a_delete_applied_but_unanswered_is_done(fake):
     assert fake.service_keys.keys(OKMS_ID) == []
 
 
-def test_a_delete_that_never_arrived_fails_naming_the_key():
-    fake = LosesBeforeApplying("DELETE")
-    key = install(fake).add_key(fake.service_keys.add_kms(OKMS_ID), "db", state="DEACTIVATED")
-    with pytest.raises(OvhAmbiguousRequestError) as error:
-        keys_api(fake).delete(key)
-    assert str(error.value).startswith("cannot delete service key 'db' (%s): DELETE" % key["id"])
-    assert [request.method for request in fake.requests] == ["GET"]
-    assert len(fake.service_keys.keys(OKMS_ID)) == 1
+def test_a_delete_that_never_arrived_is_sent_again_and_converges(fake):
+    """Before the reliability issue this failed: the re-read finds the key still there, so the DELETE is repeated."""
+    key = fake.service_keys.add_key(OKMS_ID, "db", state="DEACTIVATED")
+    fake.lose_answer("DELETE", ITEM, before_applying=True)
+    assert keys_api(fake).delete(key) is None
+    assert [request.method for request in fake.requests] == ["DELETE", "GET", "DELETE"]
+    assert fake.service_keys.keys(OKMS_ID) == []
 
 
 def test_a_refused_delete_names_the_key(fake):

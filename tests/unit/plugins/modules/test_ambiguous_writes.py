@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A write whose outcome is unknown is never repeated: the modules re-read instead.
+"""A write whose outcome is unknown is settled by re-reading: adopted when it took effect, sent again only
+when the re-read proves it absent.
 
-The emulator cannot lose a response on purpose, so these tests drive the
-modules' main() with a scripted client that applies a POST and then raises
-OvhAmbiguousRequestError, as a dropped connection after sending would.
+These tests drive the modules' main() with a scripted client that applies a
+POST (or not) and then raises OvhAmbiguousRequestError, as a connection
+dropped after (or before) the server received it would.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +16,7 @@ import uuid
 
 import pytest
 
+from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import RetryPolicy
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import OkmsModule
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhAmbiguousRequestError, OvhApiError
 from ansible_collections.ovhcloud.kms.plugins.modules import okms_credential, okms_instance, okms_service_key
@@ -38,6 +40,9 @@ class ScriptedClient:
         self.resources = resources
         self.on_post = on_post
         self.calls = []
+        self.sleeps = []
+        # A repeated write backs off on this clock, which only moves when it sleeps.
+        self.retry_policy = RetryPolicy(sleep=self.sleeps.append, clock=lambda: sum(self.sleeps))
 
     def get(self, path, params=None):
         self.calls.append(("GET", path))
@@ -107,20 +112,32 @@ def test_service_key_create_is_re_read_not_repeated(run):
     assert len(client.posts()) == 1
 
 
-def test_service_key_create_lost_before_applying_fails_without_retry(run):
+def test_service_key_create_lost_before_applying_is_repeated_once_and_converges(run):
+    """Before the reliability issue this expected the task to fail ("may or may not have been applied"): the
+    re-read proves the key absent, so the module now sends the create again, once, and converges in one run."""
     keys = "/v2/okms/resource/%s/serviceKey" % OKMS_ID
+    key = {"id": str(uuid.uuid4()), "name": "app", "type": "oct", "size": 256, "curve": None,
+           "operations": ["encrypt", "decrypt"], "state": "ACTIVE", "createdAt": "2026-11-28T20:00:00Z"}
+    sent = []
 
-    def lost(client, path, body):
-        raise OvhAmbiguousRequestError("the request may or may not have been applied (ReadTimeout); re-read the "
-                                       "resource before trying again", method="POST", path=path)
+    def lost_the_first_time(client, path, body):
+        sent.append(body)
+        if len(sent) == 1:
+            raise OvhAmbiguousRequestError("the request may or may not have been applied (ReadTimeout); re-read the "
+                                           "resource before trying again", method="POST", path=path)
+        client.resources[keys].append(key)
+        return key
 
-    client = ScriptedClient({keys: []}, lost)
+    client = ScriptedClient({keys: []}, lost_the_first_time)
     outcome = run(okms_service_key, dict(okms_id=OKMS_ID, name="app", type="oct"), client)
-    assert outcome.failed
-    assert "may or may not have been applied" in outcome.result["msg"]
-    # Looked for the key after the failure, found none, and did not post again.
-    assert client.calls[-1] == ("GET", keys)
-    assert len(client.posts()) == 1
+    assert not outcome.failed, outcome.result
+    assert outcome.result["changed"] is True
+    assert outcome.result["service_key"]["id"] == key["id"]
+    # Looked for the key twice before creating; after the lost create, found none, and sent it once more.
+    assert client.calls[:6] == [("GET", keys), ("GET", keys), ("POST", keys), ("GET", keys), ("POST", keys),
+                                ("GET", keys)]
+    assert sent[0] == sent[1]
+    assert len(client.sleeps) == 1
 
 
 def test_credential_create_is_adopted_not_repeated(run, tmp_path):

@@ -68,3 +68,29 @@ def test_an_unknown_kms_fails_naming_the_action(run_module, kms):
     assert outcome.result["msg"].startswith(
         "cannot list the credentials of KMS 00000000-0000-4000-8000-000000000000: GET /v2/okms/resource/")
     assert outcome.result["api_error"]["status"] == 404
+
+
+def test_expires_within_days_counts_from_the_servers_time(run_module, kms, monkeypatch):
+    api, state, okms_id = kms
+    now = datetime.datetime.now(UTC)
+    soon = state.seed(okms_id, "web1", expired_at=now + datetime.timedelta(days=10))
+    state.seed(okms_id, "web1", expired_at=now + datetime.timedelta(days=100))
+    # The local clock is 60 days ahead; the server's time (from its answers) decides.
+    monkeypatch.setattr(okms_credential_info, "utc_now", lambda: now + datetime.timedelta(days=60))
+    api.server_time = now.timestamp
+    outcome = run_module(okms_credential_info, dict(okms_id=okms_id, expires_within_days=30), api)
+    assert [c["id"] for c in outcome.result["credentials"]] == [soon["id"]]
+
+
+@pytest.mark.parametrize("args, message", [
+    (dict(okms_id="my-kms"), "okms_id must be a KMS id, a UUID such as 5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10; got "
+                             "'my-kms' (nothing was sent to the API)"),
+    (dict(id="web1"), "id must be a credential id, a UUID such as 5b8f6e2e-3c5b-4f1e-9a53-9c1d3a5a7f10; got 'web1' "
+                      "(nothing was sent to the API)"),
+])
+def test_ids_that_are_not_uuids_are_refused_before_any_request(run_module, kms, args, message):
+    api, state, okms_id = kms
+    outcome = run_module(okms_credential_info, dict(dict(okms_id=okms_id), **args), api)
+    assert outcome.failed
+    assert outcome.result["msg"] == message
+    assert api.requests == []

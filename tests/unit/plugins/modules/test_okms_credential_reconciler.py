@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import datetime
 import functools
+import hashlib
 import os
 import re
 
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import RetryPolicy
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_credential_api import CredentialApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
 from ansible_collections.ovhcloud.kms.plugins.modules import okms_credential
@@ -101,6 +103,11 @@ def write_key(path, key):
 def read(path):
     with open(path, "rb") as handle:
         return handle.read()
+
+
+@functools.lru_cache(maxsize=None)
+def rsa_key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def make_csr(key):
@@ -266,23 +273,102 @@ def test_a_credential_that_differs_is_replaced_then_revoked(run_module, kms, see
     assert outcome.warnings == []
 
 
-@pytest.mark.parametrize("lose", ["missing", "another key"])
-def test_a_lost_private_key_means_a_new_credential_with_a_warning(run_module, kms, lose):
+def test_a_lost_private_key_means_a_new_credential_with_a_warning(run_module, kms):
     seeded = kms.seed()
-    if lose == "missing":
-        os.unlink(kms.key_path)
-        reason = "its private key is not in %s" % kms.key_path
-        detail = reason
-    else:
-        write_key(kms.key_path, ec.generate_private_key(ec.SECP256R1()))
-        reason = "its certificate does not match the key in %s" % kms.key_path
-        detail = "the key in %s does not match its certificate" % kms.key_path
+    os.unlink(kms.key_path)
+    reason = "its private key is not in %s" % kms.key_path
     outcome = run_module(okms_credential, kms.args(), kms.api)
     assert not outcome.failed, outcome.result
     assert outcome.result["issue_reasons"] == [reason]
     assert outcome.warnings == ["credential %s (web1) is replaced because its private key is lost: %s"
-                                % (seeded["id"], detail)]
+                                % (seeded["id"], reason)]
     assert outcome.result["revoked_credential_ids"] == [seeded["id"]]
+    assert file_key(kms.key_path) == certificate_key(outcome.result["credential"]["certificate_pem"])
+
+
+def public_fingerprint(key):
+    return "sha256:" + hashlib.sha256(key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+
+
+@pytest.mark.parametrize("other, described", [
+    (lambda: ec.generate_private_key(ec.SECP256R1()), "an ECDSA P-256 key"),
+    (rsa_key, "an RSA 2048-bit key"),
+    (lambda: ec.generate_private_key(ec.SECP384R1()), "an ECDSA P-384 key"),
+], ids=["another EC key", "an RSA key beside an ECDSA certificate", "another curve"])
+def test_a_key_that_does_not_match_the_certificate_is_an_error_and_is_never_overwritten(
+        run_module, kms, other, described):
+    """Before the reliability issue another key meant "key lost, replace with a warning" (overwriting the file),
+    and a key of another type (RSA beside an ECDSA certificate) was reported as success. A file that holds a key
+    is now only overwritten when the key is the replaced credential's; a missing file is still a lost key."""
+    certified = ec.generate_private_key(ec.SECP256R1())
+    seeded = kms.seed(key=certified)
+    wrong = other()
+    write_key(kms.key_path, wrong)
+    before = read(kms.key_path)
+    for check_mode in (True, False):
+        outcome = run_module(okms_credential, kms.args(), kms.api, check_mode=check_mode)
+        assert outcome.failed
+        assert outcome.result["changed"] is False
+        assert outcome.result["msg"] == (
+            "private_key_path %s holds %s (public key %s), but the certificate of credential %s (web1) is for an "
+            "ECDSA P-256 key (public key %s). The file is not overwritten: put the key of that certificate back, or "
+            "move the file away to have the credential replaced by a new one with a new key (nothing was changed)"
+            % (kms.key_path, described, public_fingerprint(wrong), seeded["id"], public_fingerprint(certified)))
+    assert kms.api.mutations() == []
+    assert read(kms.key_path) == before
+    assert kms.files() == ["domain.key"]
+
+    # Moved away: the key is lost, and the credential is replaced with a warning.
+    os.rename(kms.key_path, kms.key_path + ".wrong")
+    replaced = run_module(okms_credential, kms.args(), kms.api)
+    assert not replaced.failed, replaced.result
+    assert replaced.result["revoked_credential_ids"] == [seeded["id"]]
+    assert len(replaced.warnings) == 1 and "private key is lost" in replaced.warnings[0]
+    assert read(kms.key_path + ".wrong") == before
+
+
+def test_a_key_that_does_not_match_is_an_error_even_when_the_credential_is_replaced_anyway(run_module, kms):
+    seeded = kms.seed()
+    write_key(kms.key_path, ec.generate_private_key(ec.SECP256R1()))
+    outcome = run_module(okms_credential, kms.args(identity_urns=[USER]), kms.api)
+    assert outcome.failed
+    assert outcome.result["msg"].startswith("private_key_path %s holds an ECDSA P-256 key" % kms.key_path)
+    assert seeded["id"] in outcome.result["msg"]
+    assert kms.api.mutations() == []
+
+
+def test_the_key_of_another_credential_is_named_and_never_overwritten(run_module, kms):
+    # The documented mistake: two credentials sharing one key file.
+    other = kms.seed(name="db1")
+    before = read(kms.key_path)
+    outcome = run_module(okms_credential, kms.args(), kms.api)
+    assert outcome.failed
+    assert outcome.result["msg"] == (
+        "private_key_path %s holds the key of credential %s (named 'db1'): a new credential 'web1' would overwrite "
+        "it. Each credential needs a key file of its own: give another private_key_path (nothing was changed)"
+        % (kms.key_path, other["id"]))
+    assert kms.api.mutations() == []
+    assert read(kms.key_path) == before
+
+    # Same file, but web1 exists and its certificate carries another key: the message says whose key it is.
+    web1 = kms.state.seed(kms.okms_id, "web1")
+    outcome = run_module(okms_credential, kms.args(), kms.api)
+    assert outcome.failed
+    assert ", the key of credential %s (named 'db1'), but the certificate of credential %s (web1)" % (
+        other["id"], web1["id"]) in outcome.result["msg"]
+    assert kms.api.mutations() == []
+
+
+def test_a_key_left_by_a_revoked_credential_is_replaced(run_module, kms):
+    """No credential of the name, and the file's key is no live credential's: the new key replaces it."""
+    gone = kms.seed()
+    kms.state.finish_deleting(kms.okms_id, gone["id"])
+    before = read(kms.key_path)
+    outcome = run_module(okms_credential, kms.args(), kms.api)
+    assert not outcome.failed, outcome.result
+    assert outcome.result["issue_reasons"] == ["none exists"]
+    assert read(kms.key_path) != before
     assert file_key(kms.key_path) == certificate_key(outcome.result["credential"]["certificate_pem"])
 
 
@@ -422,25 +508,57 @@ def test_a_lost_creation_answer_adopts_the_credential_it_made(run_module, kms, s
         assert file_key(kms.key_path) == certificate_key(outcome.result["credential"]["certificate_pem"])
 
 
-def test_a_lost_creation_answer_with_an_ovh_key_says_the_key_is_gone(run_module, kms):
+def test_a_lost_creation_answer_with_an_ovh_key_revokes_the_orphan_and_asks_again_once(run_module, kms):
+    """Before the reliability issue the task failed and the next run replaced the orphan; now the same run does."""
     kms.api.lose_answer("POST", CREDENTIAL)
     outcome = run_module(okms_credential, kms.args(private_key_source="ovh"), kms.api)
-    assert outcome.failed
-    made = kms.state.credentials(kms.okms_id)
-    assert len(made) == 1
-    assert outcome.result["msg"] == (
+    assert not outcome.failed, outcome.result
+    orphan_id = kms.api.mutations()[1].path.rsplit("/", 1)[1]
+    assert methods(kms.api) == ["POST", "DELETE", "POST"]
+    assert outcome.result["revoked_credential_ids"] == [orphan_id]
+    assert outcome.warnings == [
         "credential %s was created but the response carrying its private key was lost (POST /v2/okms/resource/%s/"
-        "credential: the request may or may not have been applied (connection reset)); the next run replaces it"
-        % (made[0]["id"], kms.okms_id))
-    assert outcome.result["changed"] is True
-    assert methods(kms.api) == ["POST"]
-    assert not os.path.exists(kms.key_path)
+        "credential: the request may or may not have been applied (connection reset)): it was revoked, and a new "
+        "credential was requested" % (orphan_id, kms.okms_id)]
+    credential = outcome.result["credential"]
+    assert credential["id"] != orphan_id and credential["status"] == "READY"
+    assert kms.status(orphan_id) in ("DELETING", None)
+    assert file_key(kms.key_path) == certificate_key(credential["certificate_pem"])
+    # No orphan is left: one live credential, whose key is on disk.
+    assert [c["id"] for c in kms.state.credentials(kms.okms_id) if c["status"] != "DELETING"] == [credential["id"]]
 
-    # The next run: no key for it, so a new credential replaces it.
     again = run_module(okms_credential, kms.args(private_key_source="ovh"), kms.api)
-    assert not again.failed, again.result
-    assert again.result["replaced_credential_id"] == made[0]["id"]
-    assert again.result["revoked_credential_ids"] == [made[0]["id"]]
+    assert again.result["changed"] is False and again.result["credential"]["id"] == credential["id"]
+
+
+def test_two_lost_ovh_key_answers_revoke_both_and_the_third_request_is_kept(run_module, kms):
+    kms.api.lose_answer("POST", CREDENTIAL, times=2)
+    outcome = run_module(okms_credential, kms.args(private_key_source="ovh"), kms.api)
+    assert not outcome.failed, outcome.result
+    assert methods(kms.api) == ["POST", "DELETE", "POST", "DELETE", "POST"]
+    first, second = [request.path.rsplit("/", 1)[1] for request in kms.api.mutations() if request.method == "DELETE"]
+    assert outcome.result["revoked_credential_ids"] == [first, second]
+    assert len(outcome.warnings) == 2
+    credential = outcome.result["credential"]
+    assert [c["id"] for c in kms.state.credentials(kms.okms_id) if c["status"] != "DELETING"] == [credential["id"]]
+    assert file_key(kms.key_path) == certificate_key(credential["certificate_pem"])
+
+
+def test_ovh_key_answers_lost_as_often_as_the_retry_budget_allows_revoke_each_and_fail(run_module, kms):
+    attempts = RetryPolicy().max_attempts
+    kms.api.lose_answer("POST", CREDENTIAL, times=attempts)
+    outcome = run_module(okms_credential, kms.args(private_key_source="ovh"), kms.api)
+    assert outcome.failed
+    assert methods(kms.api) == ["POST", "DELETE"] * attempts
+    revoked = [request.path.rsplit("/", 1)[1] for request in kms.api.mutations() if request.method == "DELETE"]
+    assert outcome.result["revoked_credential_ids"] == revoked
+    assert outcome.result["changed"] is True
+    assert outcome.result["msg"].startswith("credential %s was created but the response carrying its private key "
+                                            "was lost (" % revoked[-1])
+    assert outcome.result["msg"].endswith("; it was revoked, as were credentials %s, whose answers were lost the same "
+                                          "way. Nothing is left without its key: run again" % ", ".join(revoked[:-1]))
+    assert [c for c in kms.state.credentials(kms.okms_id) if c["status"] != "DELETING"] == []
+    assert not os.path.exists(kms.key_path)
 
 
 def test_a_lost_revocation_answer_is_confirmed_by_reading(run_module, kms):
@@ -544,11 +662,12 @@ def test_a_refused_creation_fails_with_the_api_error_and_its_action(run_module, 
     assert methods(kms.api) == ["POST"]
 
 
+INVALID_URN = "identity_urns holds invalid identity URN"
 BAD_INPUTS = [
     # label, arguments, message: the integration target's matrix, with the same messages.
-    ("unknown zone in a URN", dict(identity_urns=["urn:v1:fr:identity:account:xx1111-ovh"]), "invalid identity URN"),
-    ("user URN without a name", dict(identity_urns=["urn:v1:eu:identity:user:xx1111-ovh"]), "invalid identity URN"),
-    ("not a URN", dict(identity_urns=["xx1111-ovh"]), "invalid identity URN"),
+    ("unknown zone in a URN", dict(identity_urns=["urn:v1:fr:identity:account:xx1111-ovh"]), INVALID_URN),
+    ("user URN without a name", dict(identity_urns=["urn:v1:eu:identity:user:xx1111-ovh"]), INVALID_URN),
+    ("not a URN", dict(identity_urns=["xx1111-ovh"]), INVALID_URN),
     ("no URN", dict(identity_urns=[]), "at least one identity URN"),
     ("26 URNs", dict(identity_urns=["urn:v1:eu:identity:user:xx1111-ovh/u%d" % i for i in range(26)]), "at most 25"),
     ("validity 0", dict(validity=0), "validity must be between 1 and 365"),
@@ -562,9 +681,9 @@ BAD_INPUTS = [
                                         private_key_path=None), "CSR holds an RSA key"),
     ("CSR that does not parse", dict(private_key_source="csr", private_key_path=None,
                                      csr="-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----"),
-     "not a PEM certificate signing request"),
+     "^csr: the CSR is not a PEM certificate signing request"),
     ("CSR file that does not parse", dict(private_key_source="csr", csr_path="garbage.csr", private_key_path=None),
-     "not a PEM certificate signing request"),
+     "^csr_path .*garbage.csr: the CSR is not a PEM certificate signing request"),
     ("csr source without a CSR", dict(private_key_source="csr", private_key_path=None), "needs csr or csr_path"),
     ("ovh source without a key path", dict(private_key_source="ovh", private_key_path=None),
      "private_key_source=ovh needs private_key_path"),
@@ -582,7 +701,7 @@ BAD_INPUTS = [
 
 @functools.lru_cache(maxsize=None)
 def rsa_csr():
-    return make_csr(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    return make_csr(rsa_key())
 
 
 @pytest.fixture

@@ -31,10 +31,11 @@ class FakeRequest:
 
 
 def warnings_for(monkeypatch, validity, renew_before, created, expired):
-    monkeypatch.setattr(okms_credential, "utc_now", lambda: NOW)
+    # "Now" is the server's time the plan judged by; the local clock must not matter.
+    monkeypatch.setattr(okms_credential, "utc_now", lambda: NOW + datetime.timedelta(days=400))
     reconciler = okms_credential.CredentialReconciler(FakeModule(), FakeRequest(validity, renew_before))
     credential = dict(id=CREDENTIAL_ID, createdAt=created, expiredAt=expired)
-    reconciler.warn_if_validity_differs(credential)
+    reconciler.warn_if_validity_differs(credential, NOW)
     return reconciler.warnings
 
 

@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from ansible_collections.ovhcloud.kms.plugins.module_utils import okms_files
 from ansible_collections.ovhcloud.kms.plugins.modules import okms_host_key
 
 
@@ -81,15 +82,15 @@ def test_a_key_of_another_type_follows_regenerate(run_module, key_path, regenera
     outcome = run_module(okms_host_key, dict(path=str(key_path), type="RSA", regenerate=regenerate))
     if regenerate == "never":
         assert outcome.failed
-        assert outcome.result["msg"] == ("%s holds a key of type ECDSA, not RSA; set regenerate: type_mismatch to "
-                                         "replace it" % key_path)
+        assert outcome.result["msg"] == ("path %s holds a key of type ECDSA, but type is RSA; set regenerate: "
+                                         "type_mismatch to replace it" % key_path)
         assert key_path.read_bytes() == before
         return
     assert not outcome.failed, outcome.result
     assert outcome.result["changed"] is True and outcome.result["generated"] is True
     assert outcome.result["type"] == "RSA"
     assert isinstance(serialization.load_pem_private_key(key_path.read_bytes(), password=None), rsa.RSAPrivateKey)
-    expected_warnings = ["%s held a key of type ECDSA, not RSA: replaced by a new key" % key_path] \
+    expected_warnings = ["path %s held a key of type ECDSA, but type is RSA: replaced by a new key" % key_path] \
         if regenerate == "type_mismatch" else []
     assert outcome.warnings == expected_warnings
 
@@ -98,7 +99,7 @@ def test_an_unsupported_curve_counts_as_another_type(run_module, key_path):
     key_path.write_bytes(pem(ec.generate_private_key(ec.SECP256K1())))
     outcome = run_module(okms_host_key, dict(path=str(key_path)))
     assert outcome.failed
-    assert "holds a key of type unsupported, not ECDSA" in outcome.result["msg"]
+    assert "holds a key of type unsupported, but type is ECDSA" in outcome.result["msg"]
 
 
 def test_regenerate_always_replaces_a_matching_key_every_run(run_module, key_path):
@@ -122,8 +123,8 @@ def test_a_file_that_is_not_a_key_is_never_replaced(run_module, key_path):
     key_path.write_bytes(b"not a key\n")
     outcome = run_module(okms_host_key, dict(path=str(key_path), regenerate="always"))
     assert outcome.failed
-    assert outcome.result["msg"] == ("%s exists but it is not an unencrypted PEM private key; it is left untouched: "
-                                     "move it away to let the module generate a new key" % key_path)
+    assert outcome.result["msg"] == ("path %s exists but it is not an unencrypted PEM private key; it is left "
+                                     "untouched: move it away to let the module generate a new key" % key_path)
     assert key_path.read_bytes() == b"not a key\n"
 
 
@@ -175,3 +176,45 @@ def test_a_given_key_that_cannot_be_used_is_refused_without_quoting_it(run_modul
     assert outcome.failed
     assert outcome.result["msg"] == message
     assert not key_path.exists()
+
+
+def test_a_key_file_that_cannot_be_read_names_the_option(run_module, key_path, monkeypatch):
+    key_path.write_bytes(pem(ec.generate_private_key(ec.SECP256R1())))
+    before = key_path.read_bytes()
+    real_open = open
+
+    def denied(path, *args, **kwargs):
+        if str(path) == str(key_path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(okms_files, "open", denied, raising=False)
+    outcome = run_module(okms_host_key, dict(path=str(key_path)))
+    assert outcome.failed
+    assert outcome.result["msg"] == "path %s cannot be read: Permission denied" % key_path
+    monkeypatch.undo()
+    assert key_path.read_bytes() == before
+
+
+def test_a_key_file_the_user_may_not_read_is_refused_before_anything(run_module, key_path, monkeypatch):
+    key_path.write_bytes(pem(ec.generate_private_key(ec.SECP256R1())))
+    real_access = os.access
+    monkeypatch.setattr(okms_files.os, "access",
+                        lambda path, mode: False if str(path) == str(key_path) else real_access(path, mode))
+    outcome = run_module(okms_host_key, dict(path=str(key_path)))
+    assert outcome.failed
+    assert outcome.result["msg"] == ("path %s cannot be read by user %s: the module compares it with what it would "
+                                     "write" % (key_path, okms_files._user_name()))
+
+
+@pytest.mark.parametrize("where, message", [
+    ("dir", "path {path} is a directory: give the path of a file"),
+    ("missing/domain.key", "path {path} cannot be written: directory {tmp}/missing does not exist"),
+])
+def test_a_path_that_cannot_hold_the_key_is_refused_without_a_traceback(run_module, tmp_path, where, message):
+    (tmp_path / "dir").mkdir()
+    path = tmp_path / where
+    outcome = run_module(okms_host_key, dict(path=str(path)))
+    assert outcome.failed
+    assert outcome.result["msg"] == message.format(path=path, tmp=tmp_path)
+    assert sorted(os.listdir(str(tmp_path))) == ["dir"]

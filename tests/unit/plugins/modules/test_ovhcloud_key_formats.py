@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
+
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -79,17 +81,26 @@ def test_ovh_generated_key_is_written_as_received_and_read_back(run_module, kms,
 
 
 def test_a_sec1_key_that_does_not_match_the_certificate_is_told_apart(run_module, kms, tmp_path):
-    """Reading SEC1 is real parsing: another SEC1 key in the file means a new credential."""
+    """Reading SEC1 is real parsing: another SEC1 key in the file is named by its public key.
+
+    (Before the reliability issue such a file meant "key lost, new credential"; a file holding another key is now
+    an error that leaves it in place, see test_okms_credential_reconciler.py.)
+    """
     api, state, okms_id = kms
     key_path = tmp_path / "web1.key"
-    key_path.write_bytes(ovhcloud_style_pem(ec.generate_private_key(ec.SECP256R1())))
-    state.seed(okms_id, "web1", public_key=ec.generate_private_key(ec.SECP256R1()).public_key(), from_csr=False)
+    other = ec.generate_private_key(ec.SECP256R1())
+    key_path.write_bytes(ovhcloud_style_pem(other))
+    seeded = state.seed(okms_id, "web1", public_key=ec.generate_private_key(ec.SECP256R1()).public_key(),
+                        from_csr=False)
     args = dict(okms_id=okms_id, name="web1", identity_urns=[ACCOUNT], private_key_source="ovh",
                 private_key_path=str(key_path))
     outcome = run_module(okms_credential, args, api, check_mode=True)
-    assert not outcome.failed, outcome.result
-    assert outcome.result["changed"] is True
-    assert outcome.result["issue_reasons"] == ["its certificate does not match the key in %s" % key_path]
+    assert outcome.failed
+    fingerprint = "sha256:" + hashlib.sha256(other.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).hexdigest()
+    assert outcome.result["msg"].startswith("private_key_path %s holds an ECDSA P-256 key (public key %s), but the "
+                                            "certificate of credential %s (web1)" % (key_path, fingerprint,
+                                                                                     seeded["id"]))
     assert api.mutations() == []
 
 

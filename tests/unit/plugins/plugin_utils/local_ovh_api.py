@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A plain-HTTP stand-in for the OVHcloud API on loopback, for the lookup tests.
+"""An HTTPS stand-in for the OVHcloud API on loopback, for the lookup tests.
 
 It answers ``/1.0/auth/time`` and the OAuth2 token endpoint like OVHcloud,
 any other path with a scripted answer (``[]`` by default), and records every
 request, so a test can check which credentials a request was really sent
 with: the application key and consumer key headers, a signature made with
-the expected secret, or the client id and secret of the token request.
+the expected secret, or the client id and secret of the token request. Its
+certificate comes from a CA of its own (``ca_path``): the client refuses
+plain http, as it sends credentials.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import shutil
+import ssl
+import tempfile
 import threading
 import time
 
@@ -21,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_auth import application_key_signature
+from ansible_collections.ovhcloud.kms.tests.unit.plugins.module_utils.okms_fakes import make_ca_and_server_certificate
 
 
 class RecordedRequest:
@@ -35,7 +41,8 @@ class RecordedRequest:
 
 
 class LocalOvhApi:
-    """``with LocalOvhApi() as api:`` serves on ``api.endpoint`` (``http://127.0.0.1:PORT/1.0``)."""
+    """``with LocalOvhApi() as api:`` serves on ``api.endpoint`` (``https://127.0.0.1:PORT/1.0``), trusted with
+    the CA in ``api.ca_path``."""
 
     def __init__(self):
         self.requests = []
@@ -63,8 +70,14 @@ class LocalOvhApi:
             def log_message(self, *args):
                 pass
 
+        self._directory = tempfile.mkdtemp(prefix="local-ovh-api-")
+        ca, certificate, key = make_ca_and_server_certificate("local OVHcloud API")
+        self.ca_path = self._write("ca.pem", ca)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self._write("server.pem", certificate), self._write("server-key.pem", key))
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.root = "http://127.0.0.1:%d" % self._server.server_address[1]
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.root = "https://127.0.0.1:%d" % self._server.server_address[1]
         self.endpoint = self.root + "/1.0"
         # A short poll interval: each test stops its server.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -77,6 +90,13 @@ class LocalOvhApi:
     def __exit__(self, *exc_info):
         self._server.shutdown()
         self._server.server_close()
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+    def _write(self, name, data):
+        path = "%s/%s" % (self._directory, name)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return path
 
     def answer(self, method, path, body):
         if path == "/1.0/auth/time":
