@@ -91,6 +91,11 @@ def write_inventory(path, work_dir, conn):
         "okms_service_keys": [{"name": "check-oct", "type": "oct", "size": 256,
                                "operations": ["encrypt", "decrypt"]}],
         "demo_key_name": "check-oct",
+        # demo/verify.yml reads the secret demo_secret_path back with the okms_secret lookup.
+        "okms_secrets": [{"path": "check/app/db", "overwrite": False, "data": {
+            "username": "demo",
+            "password": "{{ lookup('ansible.builtin.password', '/dev/null', length=24, chars=['ascii_letters', 'digits']) }}"}}],
+        "demo_secret_path": "check/app/db",
         "okms_credential_identity_urns": ["urn:v1:eu:identity:account:%s" % conn["account"]],
         "demo_server_ca": conn["ca_path"],
     }

@@ -4,9 +4,11 @@
 Starts the emulator, then runs `ansible-playbook ovhcloud.kms.bootstrap` (from
 the collection copy in --collections-root) for three local hosts, each a
 directory of its own: it orders a KMS, creates an oct, an RSA and an EC key,
-and deploys a certificate, its private key, the CA and an okms.yaml on every
-host. demo/verify.yml then has every host encrypt and decrypt a message over
-mutual TLS with its own files. A second run must change nothing.
+writes a secret with a generated password, and deploys a certificate, its
+private key, the CA and an okms.yaml on every host. demo/verify.yml then reads
+the secret back with the okms_secret lookup (showing only its length) and has
+every host encrypt and decrypt a message over mutual TLS with its own files. A
+second run must change nothing.
 
 The API credentials reach the modules as OVH_* environment variables, the way
 an AWX credential of extensions/awx/credential_type_ovhcloud_api.yml injects
@@ -28,7 +30,8 @@ from playbook_run import PlaybookFailed, log_tail, run_playbook  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOSTS = ("host1", "host2", "host3")
-# demo/verify.yml prints one summary line for the KMS and three per host.
+# demo/verify.yml prints one summary line for the KMS, one for the secret, and three per host.
+LINES_PER_PLAY = 2
 LINES_PER_HOST = 3
 
 
@@ -90,7 +93,7 @@ def report_audit(state_dir):
         return
     data = [e for e in entries if e.get("plane") == "data"]
     identities = {e.get("identity") for e in data if e.get("identity")}
-    refused = [e for e in data if e.get("status", 500) >= 400]
+    refused = [e for e in data if (e.get("status") or 500) >= 400]
     say("emulator audit log: %d data-plane calls by %d distinct client certificates, %d refused"
         % (len(data), len(identities), len(refused)))
 
@@ -120,13 +123,14 @@ def demo(work_dir, collections_root, log_path):
                 "ovhcloud.kms.bootstrap", os.path.join(REPO, "demo", "verify.yml")]
 
         step("ansible-playbook ovhcloud.kms.bootstrap demo/verify.yml: KMS demo-kms, keys demo-oct, demo-rsa, "
-             "demo-ec, a certificate on each of %d hosts" % len(HOSTS))
+             "demo-ec, secret demo/app/db, a certificate on each of %d hosts" % len(HOSTS))
         _recap, lines = playbook(args, env, log_path, "first run")
 
-        step("On each host: the deployed files, then a message encrypted and decrypted over mTLS with its own key")
-        if len(lines) != 1 + LINES_PER_HOST * len(HOSTS):
+        step("The secret read back by the lookup; on each host: the deployed files, then a message encrypted and "
+             "decrypted over mTLS with its own key")
+        if len(lines) != LINES_PER_PLAY + LINES_PER_HOST * len(HOSTS):
             raise DemoError("demo/verify.yml printed %d summary lines, not %d"
-                            % (len(lines), 1 + LINES_PER_HOST * len(HOSTS)))
+                            % (len(lines), LINES_PER_PLAY + LINES_PER_HOST * len(HOSTS)))
         for line in lines:
             say(line)
         report_audit(state_dir)

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) ovhcloud.kms contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Run the EXAMPLES of every module of the collection, as written, against the emulator, twice.
+"""Run the EXAMPLES of every module and lookup of the collection, as written, against the emulator, twice.
 
 Users copy EXAMPLES into their playbooks, so an example that does not run is a bug. For each module in
-plugins/modules this script builds one play whose tasks are the module's EXAMPLES text, changed only
-where the examples stand for the user's own world:
+plugins/modules (and each lookup in plugins/lookup, named ``lookup.<name>`` here) this script builds one
+play whose tasks are the plugin's EXAMPLES text, changed only where the examples stand for the user's own
+world:
 
 - a literal UUID becomes the id of a fixture made once, before the first run, by setup.yml: a KMS of
   its own for each KMS id (an example may rename it), an oct key in the KMS of the same task for each
@@ -81,16 +82,25 @@ RECREATED_EACH_RUN = {
         "A key-wrapping key of 128 bits": "'Delete a key, deactivating it first if it is still active' deletes it",
         "Delete a key, deactivating it first if it is still active": "the key-wrapping example creates it again",
     },
+    # Not a creation, but the same pairing: two examples write different data to app/db.
+    "okms_secret": {
+        "Keep the database credentials of the application in the KMS":
+            "'Write new credentials only if nobody changed them since they were read' writes other credentials",
+        "Write new credentials only if nobody changed them since they were read":
+            "the first example writes the first credentials back",
+    },
 }
 
 # Run in this order, because a later module's examples read or reuse what an earlier one's made: the
 # _info examples look for the KMS and keys the others made, and okms_host_key issues the credential
-# named after the host that okms_credential's first example issued. Chains run side by side; a module
-# in no chain runs in a chain of its own.
+# named after the host that okms_credential's first example issued; the okms_secret lookup reads the
+# secrets okms_secret's examples wrote. Chains run side by side; a module in no chain runs in a chain of
+# its own.
 CHAINS = [
     ["okms_credential", "okms_credential_info", "okms_host_key"],
     ["okms_instance", "okms_instance_info"],
     ["okms_service_key", "okms_service_key_info"],
+    ["okms_secret", "okms_secret_info", "lookup.okms_secret"],
 ]
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -135,10 +145,12 @@ INPUT_FILES = {
 }
 
 
-def vault_variables():
+def vault_variables(conn):
     """Variables the examples expect from the user's Ansible Vault."""
     aes_key = base64.urlsafe_b64encode(os.urandom(32)).decode("ascii").rstrip("=")
-    return {"vaulted_aes_jwk": {"kty": "oct", "k": aes_key}}
+    return {"vaulted_aes_jwk": {"kty": "oct", "k": aes_key},
+            # The API credentials of the lookup example that takes them from variables.
+            "vault_ovh_client_id": conn["client_id"], "vault_ovh_client_secret": conn["client_secret"]}
 
 
 # -- reading the examples -----------------------------------------------------------------------
@@ -427,6 +439,10 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         if name != "__init__":
             modules.append(ModuleExamples(name, read_examples(path)))
+    for path in sorted(glob.glob(os.path.join(collection_dir, "plugins", "lookup", "*.py"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        if name != "__init__":
+            modules.append(ModuleExamples("lookup." + name, read_examples(path)))
     for module, table in RECREATED_EACH_RUN.items():
         known = next((m for m in modules if m.module == module), None)
         missing = [name for name in table if known is None or name not in known.names]
@@ -475,7 +491,7 @@ def main():
 
         vars_file = os.path.join(work_dir, "vault.yml")
         password_file = os.path.join(work_dir, "vault-password")
-        write_private(vars_file, yaml.safe_dump(vault_variables()).encode("utf-8"))
+        write_private(vars_file, yaml.safe_dump(vault_variables(conn)).encode("utf-8"))
         write_private(password_file, base64.b64encode(os.urandom(24)))
         subprocess.check_call([os.path.join(os.path.dirname(sys.executable), "ansible-vault"), "encrypt",
                                "--vault-password-file", password_file, vars_file],
