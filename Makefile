@@ -42,6 +42,9 @@ help:
 	@echo "                          TARGETS='okms_instance okms_role' runs some targets only;"
 	@echo "                          JOBS=N sets the number of workers"
 	@echo "make installed-collection  build the tarball, install it alone, run ovhcloud.kms.bootstrap from it"
+	@echo "make bench              time the role's no-op, credential readiness and lookups against the emulator;"
+	@echo "                          rewrites docs/performance.md and docs/performance.png (not in make test)"
+	@echo "make reliability-report  run the okms_reliability target alone and keep its report as docs/reliability.md"
 	@echo "make venv               create $(VENV)/ and install the Python requirements (done by every target)"
 	@echo "make clean              remove build/ and the virtualenv"
 	@echo "Options: V=1 shows each step's whole output (always in build/logs/<step>.log);"
@@ -131,8 +134,30 @@ _installed-collection:
 test: units emulator-tests lint integration installed-collection sanity
 	@echo "all tests passed in $$(( ($$(date +%s) - $(STARTED)) / 60 ))m$$(( ($$(date +%s) - $(STARTED)) % 60 ))s"
 
+# The okms_reliability target alone; the report it writes on every run becomes docs/reliability.md when it passes.
+.PHONY: reliability-report
+reliability-report:
+	@$(MAKE) --no-print-directory integration TARGETS=okms_reliability
+	mkdir -p docs && cp $(BUILD)/integration/worker-*/ansible_collections/ovhcloud/kms/tests/output/.tmp/output_dir/okms_reliability/reliability.md docs/reliability.md
+
 demo: venv collection-tree
 	@$(BIN)/python scripts/demo.py --work-dir $(BUILD)/demo --collections-root $(COLLECTIONS_ROOT)
 
 clean:
 	rm -rf $(BUILD) $(VENV)
+
+# Not part of `make test` (5 to 10 minutes on 2 cores): times the role's no-op against a hand-written
+# uri/stat play, credential readiness and key lookups against its own emulators, and rewrites
+# docs/performance.md and docs/performance.png. One line per phase; the whole output (bench.log,
+# results.json, each emulator's audit log) is in $(BUILD)/bench/.
+.PHONY: bench _bench-requirements
+bench: venv collection-tree $(VENV)/.bench-installed
+	@$(BIN)/python scripts/bench.py --work-dir $(BUILD)/bench --collections-root $(COLLECTIONS_ROOT) --output docs
+
+# requirements-bench.txt (matplotlib, for the plot) is not a run-time or test dependency.
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.txt
+	@$(call step,bench-requirements)
+
+_bench-requirements:
+	$(BIN)/python -m pip install --progress-bar off -r requirements-bench.txt
+	touch $(VENV)/.bench-installed

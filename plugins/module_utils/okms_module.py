@@ -56,11 +56,14 @@ class OkmsModule(AnsibleModule):
                     self.warn("validate_certs is false: the API server's TLS certificate is not checked.")
                 self._client = OvhApiClient(
                     config, validate_certs=self.params["validate_certs"], ca_path=self.params["ca_path"],
-                    timeout=self.params["timeout"])
+                    timeout=self.params["timeout"], caller=self._name.rsplit(".", 1)[-1])
             except OvhConfigurationError as exc:
                 self.fail_json(msg="OVHcloud API configuration: %s" % exc)
             except OvhApiError as exc:
                 self.fail_api_error(exc)
+            except (IOError, OSError) as exc:
+                # Only ca_path is read here (the extra CA certificates, kept in memory).
+                self.fail_json(msg="ca_path: cannot read %s: %s" % (self.params["ca_path"], exc.strerror or exc))
         return self._client
 
     def fail_api_error(self, exc, msg_prefix=None, **result):

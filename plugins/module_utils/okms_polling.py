@@ -15,15 +15,22 @@ class PollTimeout(Exception):
     """The awaited condition did not happen within the allowed time."""
 
 
-def poll_until(check, timeout, what, first_delay=0.5, max_delay=15.0, sleep=time.sleep, clock=time.monotonic):
+def poll_until(check, timeout, what, first_delay=0.5, max_delay=15.0, sleep=time.sleep, clock=time.monotonic,
+               schedule=None, check_first=True):
     """Call ``check()`` until it returns something truthy, and return that.
 
     Adaptive polling: the first re-check comes quickly (most operations finish
     fast against a healthy API), then the delay doubles up to ``max_delay`` so
-    a long wait costs few requests. Raises PollTimeout naming ``what``.
+    a long wait costs few requests. ``schedule(elapsed)``, when given, returns
+    the delay before the next check instead. ``check_first=False`` waits before
+    the first check (the caller has just seen the condition unmet). Raises
+    PollTimeout naming ``what``.
     """
-    deadline = clock() + timeout
+    started = clock()
+    deadline = started + timeout
     poll_delay = first_delay
+    if not check_first:
+        sleep(min(schedule(0.0) if schedule else poll_delay, timeout))
     while True:
         result = check()
         if result:
@@ -31,5 +38,9 @@ def poll_until(check, timeout, what, first_delay=0.5, max_delay=15.0, sleep=time
         remaining = deadline - clock()
         if remaining <= 0:
             raise PollTimeout("timed out after %ss waiting for %s" % (timeout, what))
-        sleep(min(poll_delay, remaining))
-        poll_delay = min(poll_delay * 2, max_delay)
+        if schedule:
+            poll_delay = schedule(clock() - started)
+            sleep(min(poll_delay, remaining))
+        else:
+            sleep(min(poll_delay, remaining))
+            poll_delay = min(poll_delay * 2, max_delay)

@@ -2,8 +2,8 @@
 
 One instance per module run, over one HttpTransport (one session, retries,
 ambiguity rules): URL building, application-key signature or OAuth2
-authentication (one server-time lookup or token per run), cursor pagination of
-v2 lists, and the OVHcloud error body.
+authentication (a server-time lookup only when a timestamp is refused; one token per run), cursor pagination of
+v2 lists, the OVHcloud error body, and the server's clock as its answers tell it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover
     from urllib import urlencode  # type: ignore
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import (
+    LIST_PAGE_SIZE,
     ApiResponse,
     HttpTransport,
     collect_pages,
@@ -23,6 +24,7 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import
     encode_request,
     error_body,
     json_or_none,
+    refuse_plain_http,
     tls_verify,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_auth import (
@@ -34,6 +36,14 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_config import (
     default_token_urls,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import OvhApiError
+
+# The option to check when the API refuses application-key credentials, by errorCode.
+APPLICATION_KEY_REFUSALS = {
+    "INVALID_KEY": ("application_key", "the API does not know this application key"),
+    "INVALID_SIGNATURE": ("application_secret", "the request's signature is made with it and did not match"),
+    "INVALID_CREDENTIAL": ("consumer_key", "the API knows no such consumer key for this application key"),
+    "NOT_CREDENTIAL": ("consumer_key", "no consumer key was sent"),
+}
 
 
 def error_from_response(method, path, response):
@@ -57,10 +67,14 @@ class OvhApiClient:
     """Client for one endpoint and one set of credentials."""
 
     def __init__(self, config, validate_certs=True, ca_path=None, timeout=30,
-                 retry_policy=None, session=None, token_urls=None):
+                 retry_policy=None, session=None, token_urls=None, caller=None):
+        refuse_plain_http(config.base_url, "the API endpoint")
+        self.config = config
         self.base_url = config.base_url
-        self.transport = HttpTransport(error_from_response, verify=tls_verify(validate_certs, ca_path),
-                                       timeout=timeout, retry_policy=retry_policy, session=session)
+        self.transport = HttpTransport(self._error_from_response, verify=tls_verify(validate_certs, ca_path),
+                                       timeout=timeout, retry_policy=retry_policy, session=session, caller=caller)
+        # The budget that bounds retries also bounds the writes a resource layer repeats.
+        self.retry_policy = self.transport.retry
         values = config.values
         if config.auth_method == "application_key":
             self.auth = ApplicationKeyAuth(
@@ -68,7 +82,23 @@ class OvhApiClient:
                 self._fetch_server_time)
         else:
             self._token_urls = token_urls or default_token_urls(config.endpoint_name, config.base_url)
+            for url in self._token_urls:
+                refuse_plain_http(url, "the OAuth2 token URL")
             self.auth = OAuth2ClientCredentialsAuth(values["client_id"], values["client_secret"], self._fetch_token)
+
+    # -- the server's clock ------------------------------------------------
+
+    def server_time(self):
+        """The server's current unix time (float) as its answers told it, or None before any answer.
+
+        Learned from each answer's ``Date`` header (to within a second), and from
+        ``/auth/time`` when the signature fetched it; never fetched for its own sake.
+        """
+        return self.transport.server_clock.now()
+
+    def clock_skew(self):
+        """Seconds the server's clock is ahead of this machine's (negative: behind), or None when unknown."""
+        return self.transport.server_clock.skew
 
     # -- public API -----------------------------------------------------
 
@@ -84,8 +114,8 @@ class OvhApiClient:
     def delete(self, path, params=None):
         return self.request("DELETE", path, params=params).data
 
-    def get_all(self, path, params=None, page_size=None):
-        """GET a v2 list, following X-Pagination-Cursor-Next to the last page."""
+    def get_all(self, path, params=None, page_size=LIST_PAGE_SIZE):
+        """GET a v2 list in pages of ``page_size`` items, following X-Pagination-Cursor-Next to the last page."""
 
         def fetch_page(cursor):
             headers = {}
@@ -109,10 +139,24 @@ class OvhApiClient:
 
     # -- what the auth strategies fetch -------------------------------------
 
+    def _error_from_response(self, method, path, response):
+        """The OVHcloud error, naming the option to check when application-key credentials are refused."""
+        error = error_from_response(method, path, response)
+        refusal = APPLICATION_KEY_REFUSALS.get(error.error_code)
+        if refusal and self.config.auth_method == "application_key":
+            field, why = refusal
+            where = self.config.sources.get(field)
+            error.message = "%s: check %s%s, %s" % (
+                error.message, field, " (from %s)" % where if where else "", why)
+        return error
+
     def _fetch_server_time(self):
         url = build_url(self.base_url, "/auth/time")
         response = self.transport.send("GET", url, "/auth/time", headers={"Accept": "application/json"})
-        return int(response.text.strip())
+        server_time = int(response.text.strip())
+        # The time the signature relies on: it wins over the Date header of the same answer.
+        self.transport.server_clock.observe(server_time)
+        return server_time
 
     def _fetch_token(self, client_id, client_secret):
         form = urlencode({"grant_type": "client_credentials", "client_id": client_id,

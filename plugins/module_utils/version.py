@@ -10,3 +10,14 @@ __metaclass__ = type
 
 COLLECTION_VERSION = "0.1.0"
 USER_AGENT = "ansible-collection-ovhcloud.kms/%s" % COLLECTION_VERSION
+
+
+def user_agent(caller=None):
+    """The User-Agent of a client used by ``caller`` (a module or plugin name), which it names in parentheses.
+
+    Naming the caller lets an API's access log (the emulator's audit log, a proxy's) tell which task sent
+    each request.
+    """
+    if not caller:
+        return USER_AGENT
+    return "%s (%s)" % (USER_AGENT, caller)

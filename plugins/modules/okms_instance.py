@@ -22,6 +22,10 @@ description:
     keeps carts for a day or more), the module looks for a KMS order placed in that region in the last
     7 days that is still pending, or delivered but whose KMS still has its default display name (its
     id), and adopts it instead of placing a new order.
+  - A write whose answer is lost (a dropped connection, a 5xx) is settled in the same run by re-reading;
+    a rename or a termination request that did not take effect is sent again. A checkout whose answer is
+    lost is not, because whether the order was placed only shows later. The module then fails, and the
+    next run adopts the pending order as above rather than ordering twice.
   - Terminating a KMS destroys every key and credential it holds, so O(state=absent) needs
     O(confirm_termination=true).
   - O(state=absent) by O(name) also sees a KMS that is still being delivered, for example one ordered
@@ -342,16 +346,17 @@ class InstanceReconciler(Reconciler):
                 raise TaskError("KMS %s is in region %s, not %s: a KMS cannot change region"
                                 % (okms_id, resource["region"], region))
             return resource
-        if region and self.request.state == "present":
-            known = self.api.region_ids()
-            if region not in known:
-                raise TaskError("region '%s' is not an OKMS region; allowed: %s" % (region, ", ".join(known)))
         found = self.api.list(name=name, region=region)
         if len(found) > 1:
             raise TaskError("%d KMS instances are named '%s'%s: %s; use id to choose one"
                             % (len(found), name, " in %s" % region if region else "",
                                ", ".join(sorted("%s (%s)" % (r["id"], r["region"]) for r in found))))
         if not found:
+            # Checked only when a KMS would be ordered there: one that exists proves its region.
+            if region and self.request.state == "present":
+                known = self.api.region_ids()
+                if region not in known:
+                    raise TaskError("region '%s' is not an OKMS region; allowed: %s" % (region, ", ".join(known)))
             return None
         return self.api.get(found[0]["id"])
 

@@ -125,7 +125,7 @@ class OkmsLookupBase(LookupBase):
                 display.warning("validate_certs is false: the API server's TLS certificate is not checked.")
             try:
                 self._api_client = OvhApiClient(config, validate_certs=validate_certs, ca_path=ca_path,
-                                                timeout=timeout)
+                                                timeout=timeout, caller="lookup %s" % self._load_name.rsplit(".", 1)[-1])
             except OvhApiError as exc:
                 raise AnsibleLookupError(str(exc))
             except (IOError, OSError) as exc:

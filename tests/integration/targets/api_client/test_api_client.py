@@ -51,16 +51,29 @@ def make_client(conn, method="application_key", ca=True, **overrides):
                         ca_path=conn["ca_path"] if ca else None, timeout=10)
 
 
-def test_signed_client_reads_every_page_and_fetches_time_once(conn):
+def test_signed_client_reads_every_page_and_never_asks_the_time_with_a_right_clock(conn):
     before = len(audit_lines(conn))
     client = make_client(conn)
-    regions = client.get_all("/v2/okms/reference/regions")
+    regions = client.get_all("/v2/okms/reference/regions", page_size=2)
     assert {r["id"] for r in regions} == REGIONS
     first_page = client.get("/v2/okms/reference/regions")
     assert len(first_page) < len(REGIONS), "the emulator's default page must be small"
     lines = audit_lines(conn)[before:]
-    assert [line["path"] for line in lines].count("/1.0/auth/time") == 1
-    assert all(line["identity"] for line in lines if line["path"] != "/1.0/auth/time")
+    assert len(lines) > 3 and "/1.0/auth/time" not in [line["path"] for line in lines]
+    assert all(line["identity"] and line["status"] == 200 for line in lines)
+
+
+def test_a_clock_ten_minutes_behind_asks_the_time_once_then_signs_right(conn, monkeypatch):
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 600)
+    before = len(audit_lines(conn))
+    client = make_client(conn)
+    assert {r["id"] for r in client.get_all("/v2/okms/reference/regions")} == REGIONS
+    client.get("/v2/okms/reference/regions")
+    lines = audit_lines(conn)[before:]
+    assert [(line["path"], line["status"]) for line in lines] == [
+        ("/v2/okms/reference/regions", 400), ("/1.0/auth/time", 200),
+        ("/v2/okms/reference/regions", 200), ("/v2/okms/reference/regions", 200)]
 
 
 def test_oauth2_client_uses_the_emulator_token_endpoint(conn):

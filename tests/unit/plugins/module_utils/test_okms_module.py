@@ -73,3 +73,28 @@ def test_api_errors_become_one_readable_failure():
                              "Client::NotFound: Key not found (X-Ovh-QueryID: EU.q9)")
     assert kwargs["api_error"]["query_id"] == "EU.q9"
     assert kwargs["changed"] is False
+
+
+def test_an_unreadable_ca_path_fails_naming_the_option_before_any_request(tmp_path):
+    missing = str(tmp_path / "missing-ca.pem")
+    module = make_module(dict(endpoint="ovh-eu", client_id="cid", client_secret="cs-s3cr3t", ca_path=missing))
+    with pytest.raises(ModuleFailed) as err:
+        module.client  # pylint: disable=pointless-statement
+    assert err.value.kwargs["msg"] == "ca_path: cannot read %s: No such file or directory" % missing
+
+
+def test_an_http_endpoint_is_refused_before_any_request():
+    module = make_module(dict(endpoint="http://eu.api.ovh.com/1.0", application_key="AK",
+                              application_secret="as-s3cr3t", consumer_key="ck-s3cr3t"))
+    with pytest.raises(ModuleFailed) as err:
+        module.client  # pylint: disable=pointless-statement
+    assert err.value.kwargs["msg"] == (
+        "OVHcloud API configuration: endpoint is an http:// URL: every request carries the consumer key or an "
+        "OAuth2 token (and the token request the client secret), which would travel in clear; use the https:// URL")
+
+
+def test_the_client_names_the_module_in_its_user_agent():
+    module = make_module(dict(endpoint="ovh-eu", client_id="cid", client_secret="cs-s3cr3t"))
+    module._name = "ovhcloud.kms.okms_service_key"  # the task's action, as Ansible passes it
+    user_agent = module.client.transport.session.headers["User-Agent"]
+    assert user_agent.startswith("ansible-collection-ovhcloud.kms/") and user_agent.endswith(" (okms_service_key)")

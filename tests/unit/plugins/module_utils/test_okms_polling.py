@@ -27,3 +27,13 @@ def test_delay_is_capped_and_timeout_names_what_was_awaited():
                    sleep=fake.sleep, clock=fake.clock)
     assert fake.sleeps[:5] == [1, 2, 4, 8, 8]
     assert sum(fake.sleeps) == 40
+
+
+def test_a_schedule_sets_each_delay_from_the_time_elapsed_and_the_first_check_may_wait():
+    fake = FakeTime()
+    answers = iter([None, None, None, "done"])
+    result = poll_until(lambda: next(answers), 60, "x", sleep=fake.sleep, clock=fake.clock,
+                        schedule=lambda elapsed: 0.25 if elapsed < 0.5 else 0.5, check_first=False)
+    assert result == "done"
+    # Waited before the first check, then 0.25 s until 0.5 s had passed, then 0.5 s.
+    assert fake.sleeps == [0.25, 0.25, 0.5, 0.5]

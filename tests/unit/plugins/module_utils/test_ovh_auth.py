@@ -45,22 +45,26 @@ def test_signature_with_empty_body_matches_python_ovh():
     ) == headers["X-Ovh-Signature"]
 
 
-def test_server_time_is_fetched_once_and_applied():
+def test_the_local_clock_signs_until_the_server_refuses_it_then_the_server_time_once():
     fetches = []
     auth = ApplicationKeyAuth("AK", "AS", "CK", lambda: fetches.append(1) or 5000, clock=lambda: 4990.4)
     first = auth.headers("GET", URL, None)
+    assert fetches == [] and first["X-Ovh-Timestamp"] == "4990"
+    assert not auth.refresh_after(OvhApiError("Invalid signature", status=400, error_code="INVALID_SIGNATURE"))
+    assert auth.headers("GET", URL, None)["X-Ovh-Timestamp"] == "4990" and fetches == []
+
+    assert auth.refresh_after(OvhApiError("Query out of time", status=400, error_code="QUERY_TIME_OUT"))
     second = auth.headers("POST", URL, BODY)
     assert len(fetches) == 1
-    assert first["X-Ovh-Timestamp"] == "5000"
+    assert second["X-Ovh-Timestamp"] == "5000"
     assert second["X-Ovh-Application"] == "AK"
     assert second["X-Ovh-Consumer"] == "CK"
     assert second["X-Ovh-Signature"] == application_key_signature("AS", "CK", "POST", URL, BODY, 5000)
-    assert not auth.refresh_after(OvhApiError("Invalid signature", status=400, error_code="INVALID_SIGNATURE"))
     auth.headers("GET", URL, None)
     assert len(fetches) == 1
-    assert auth.refresh_after(OvhApiError("Query out of time", status=400, error_code="QUERY_TIME_OUT"))
-    auth.headers("GET", URL, None)
-    assert len(fetches) == 2
+    # Refused again with the server's own time: fetching it again cannot help.
+    assert not auth.refresh_after(OvhApiError("Query out of time", status=400, error_code="QUERY_TIME_OUT"))
+    assert len(fetches) == 1
 
 
 def test_oauth2_token_is_reused_then_renewed_before_expiry():

@@ -21,3 +21,8 @@ def test_collection_version_is_galaxy_yml_version():
         galaxy = yaml.safe_load(handle)
     assert galaxy["namespace"] == "ovhcloud" and galaxy["name"] == "kms"
     assert version.COLLECTION_VERSION == str(galaxy["version"])
+
+
+def test_the_user_agent_names_the_caller_so_access_logs_tell_tasks_apart():
+    assert version.user_agent() == "ansible-collection-ovhcloud.kms/%s" % version.COLLECTION_VERSION
+    assert version.user_agent("okms_credential") == version.USER_AGENT + " (okms_credential)"

@@ -257,6 +257,29 @@ def test_old_region_form_finds_the_existing_kms_by_name_and_changes_nothing(run)
     assert account.api.mutations() == []
 
 
+def test_a_no_op_reads_the_kms_in_two_requests_by_name_and_one_by_id(run):
+    account = new_account()
+    okms_id = account.add_instance("eu-west-sbg", name="backups")
+    by_name = run(okms_instance, dict(name="backups", region="eu-west-sbg"), account)
+    assert not by_name.failed and by_name.result["changed"] is False
+    # The list (no CA in it), then the KMS with its CAs: no region list, no server time.
+    assert [(r.method, r.path) for r in account.api.requests] == [
+        ("GET", "/v2/okms/resource"), ("GET", "/v2/okms/resource/%s" % okms_id)]
+    del account.api.requests[:]
+    by_id = run(okms_instance, dict(id=okms_id, region="eu-west-sbg"), account)
+    assert not by_id.failed and by_id.result["changed"] is False
+    assert [(r.method, r.path) for r in account.api.requests] == [("GET", "/v2/okms/resource/%s" % okms_id)]
+
+
+def test_an_unknown_region_is_refused_before_an_order_naming_the_allowed_ones(run):
+    account = new_account()
+    outcome = run(okms_instance, dict(name="backups", region="eu-west-nowhere"), account)
+    assert outcome.failed
+    assert outcome.result["msg"].startswith("region 'eu-west-nowhere' is not an OKMS region; allowed: ")
+    assert "eu-west-sbg" in outcome.result["msg"]
+    assert account.api.mutations() == []
+
+
 def test_old_region_form_with_id_is_not_a_move(run):
     account = new_account()
     okms_id = account.add_instance("eu-west-sbg", name="backups")

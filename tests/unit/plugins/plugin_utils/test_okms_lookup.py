@@ -7,7 +7,8 @@ each term with ``api_client()``. Its options come from the ``ovhcloud.kms.api``
 fragment and its ``PLUGINS`` variant, merged and registered with Ansible's
 configuration manager the way the plugin loader does it, so ``get_option``
 resolves direct options, ``vars:`` and ``env:`` entries for real. Requests go
-to a local plain-HTTP API, which shows which credentials each one carried.
+to a local HTTPS API (its CA trusted through REQUESTS_CA_BUNDLE), which shows
+which credentials each one carried.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,6 +30,7 @@ from ansible_collections.ovhcloud.kms.plugins.plugin_utils.okms_lookup import Ok
 from ansible_collections.ovhcloud.kms.tests.unit.plugins.plugin_utils.collection_doc_fragments import (
     merged_documentation,
 )
+from ansible_collections.ovhcloud.kms.tests.unit.plugins.module_utils.okms_fakes import make_ca_and_server_certificate
 from ansible_collections.ovhcloud.kms.tests.unit.plugins.plugin_utils.local_ovh_api import LocalOvhApi
 
 PROBE_NAME = "ovhcloud.kms.okms_unit_test_probe"
@@ -76,8 +78,10 @@ def make_probe():
 
 
 @pytest.fixture
-def api():
+def api(monkeypatch):
     with LocalOvhApi() as local_api:
+        # The default trust, as a user's own CA bundle would be.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", local_api.ca_path)
         yield local_api
 
 
@@ -209,15 +213,17 @@ def test_tls_and_timeout_options_come_from_role_variables(make_probe, api, monke
     warnings = []
     monkeypatch.setattr(okms_lookup.display, "warning", warnings.append)
     ca_file = tmp_path / "extra-ca.pem"
-    ca_file.write_text("-----BEGIN CERTIFICATE-----\nextra-ca-for-the-test\n-----END CERTIFICATE-----\n")
+    ca_file.write_bytes(make_ca_and_server_certificate("extra")[0])
     connection = dict(okms_api_endpoint=api.endpoint, okms_api_client_id="cid", okms_api_client_secret=CLIENT_SECRET)
 
     probe = make_probe()
     probe.run([], variables=dict(connection, okms_api_ca_path=str(ca_file), okms_api_timeout="7"))
     transport = probe.api_client().transport
     assert transport.timeout == 7
-    with open(transport.verify) as bundle:
-        assert bundle.read().rstrip().endswith(ca_file.read_text().rstrip())
+    assert transport.extra_ca.ca_path == str(ca_file)
+    trusted = [dict(item[0] for item in cert["subject"]).get("commonName")
+               for cert in transport.extra_ca.context.get_ca_certs()]
+    assert "extra test CA" in trusted and "local OVHcloud API test CA" in trusted
     assert warnings == []
 
     probe.run([], variables=dict(connection, okms_api_validate_certs=False))
@@ -232,12 +238,18 @@ def test_one_client_per_run(make_probe, api, ovh_conf):
     probe.run(["/v2/okms/resource", "/v2/okms/resource"], variables={})
     client = probe.api_client()
     assert probe.api_client() is client
-    # The server time is fetched once for the whole run.
-    assert len(api.calls_to("/1.0/auth/time")) == 1
+    # A right clock signs every request: the server time is never asked.
+    assert api.calls_to("/1.0/auth/time") == []
     assert len(api.calls_to("/v2/okms/resource")) == 2
 
     probe.run(["/v2/okms/resource"], variables={})
     assert probe.api_client() is not client
+
+
+def test_the_client_names_the_lookup_in_its_user_agent(make_probe, api, ovh_conf):
+    ovh_conf(api.endpoint, application_key="conf-ak", application_secret=CONF_SECRET, consumer_key=CONF_CONSUMER)
+    make_probe().run(["/v2/okms/resource"], variables={})
+    assert the_request(api).headers["User-Agent"].endswith(" (lookup okms_unit_test_probe)")
 
 
 # --- failures ------------------------------------------------------------------------
