@@ -19,6 +19,9 @@ from .routing import Router
 from .server import ControlHandler, DataHandler, bind, control_context, data_context
 from .store import Store
 
+# Changes closer together than this are written to state.json together (see store.py).
+SAVE_INTERVAL = 0.2
+
 SERVER_FILES = {"caPEM": "server-ca.pem", "caKeyPEM": "server-ca.key",
                 "certificatePEM": "server.pem", "keyPEM": "server.key"}
 
@@ -52,7 +55,7 @@ class Emulator:
         if os.path.exists(self.connection_path):
             os.unlink(self.connection_path)  # stale from a crash: never advertise dead ports
 
-        self.store = Store(self.state_dir)
+        self.store = Store(self.state_dir, save_interval=SAVE_INTERVAL)
         self.credentials = ensure_account(self.store)
         with self.store.lock:
             pagination_secret = self.store.data.setdefault("secrets", {}).setdefault(
@@ -141,6 +144,6 @@ class Emulator:
         for srv in (self.control_server, self.data_server):
             srv.shutdown()
             srv.server_close()
-        self.store.save()
+        self.store.close()
         if os.path.exists(self.connection_path):
             os.unlink(self.connection_path)

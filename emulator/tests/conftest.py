@@ -1,6 +1,7 @@
 """Fixtures: the emulator as a real subprocess (okms_emulator.testing), python-ovh clients pointed at it,
 and a spec-checking wrapper for every /v2/okms call the tests make."""
 
+import json
 import os
 import re
 import tempfile
@@ -140,6 +141,17 @@ def order_kms(api, region="eu-west-rbx", autopay=True):
 @pytest.fixture(scope="session")
 def kms_id(api):
     return order_kms(api)
+
+
+def saved_state(conn, until=lambda state: True, timeout=3.0):
+    """The emulator's state.json once ``until(state)`` holds: changes reach it within SAVE_INTERVAL."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(os.path.join(conn["state_dir"], "state.json"), encoding="utf-8") as handle:
+            state = json.load(handle)
+        if until(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
 
 
 def wait_ready(api, okms_id, credential_id, timeout=10):

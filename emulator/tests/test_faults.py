@@ -19,7 +19,7 @@ import ovh
 import pytest
 import requests
 
-from conftest import EMULATOR_DIR, URN, app_client, oauth_client, wait_ready
+from conftest import EMULATOR_DIR, URN, app_client, oauth_client, saved_state, wait_ready
 from test_testing import child_env, readme_block
 from okms_emulator import cli
 from okms_emulator.testing import running_emulator
@@ -150,8 +150,8 @@ def test_commit_reset_applies_the_write_then_drops_the_answer(api, conn, kms_id,
         create_key(client, kms_id, name)
     key_id = key_names(client, kms_id)[name]
     assert client.get(f"{key_path(kms_id)}/{key_id}")["name"] == name
-    with open(os.path.join(conn["state_dir"], "state.json"), encoding="utf-8") as handle:
-        assert key_id in json.load(handle)["okms"][kms_id]["serviceKeys"]  # saved before the drop
+    state = saved_state(conn, lambda state: key_id in state["okms"][kms_id]["serviceKeys"])
+    assert key_id in state["okms"][kms_id]["serviceKeys"]  # applied, then saved like any change
     [line] = audit.lines(key_path(kms_id))[:1]
     assert line == {**line, "method": "POST", "status": None, "fault": "commit-reset", "applied_status": 200,
                     "identity": ACCOUNT, "mutating": True}

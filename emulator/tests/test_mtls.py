@@ -7,7 +7,6 @@ expired), from a foreign CA (TLS handshake: unknown CA), and of another KMS
 """
 
 import datetime
-import json
 import os
 import socket
 import ssl
@@ -18,7 +17,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from conftest import URN, order_kms, wait_ready
+from conftest import URN, order_kms, saved_state, wait_ready
 from okms_emulator import pki
 
 DATA_ERROR_MEMBERS = {"error_code", "error_id", "errors", "request_id"}
@@ -51,8 +50,7 @@ def test_mtls_round_trip(api, conn, kms_id, tmp_path):
 
 def kms_ca(conn, okms_id):
     """The KMS's ECDSA CA (certificate and key) as the emulator stores it."""
-    with open(os.path.join(conn["state_dir"], "state.json"), encoding="utf-8") as handle:
-        return json.load(handle)["okms"][okms_id]["ca"]
+    return saved_state(conn, lambda state: okms_id in state["okms"])["okms"][okms_id]["ca"]
 
 
 def forge(tmp_path, ca, okms_id, credential_id, not_before, not_after, name="forged"):

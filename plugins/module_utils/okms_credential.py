@@ -415,11 +415,23 @@ class CredentialWaitError(Exception):
         self.credential = credential
 
 
+def ready_poll_delay(elapsed):
+    """Seconds until the next check of a CREATING credential, ``elapsed`` seconds into the wait.
+
+    Issuing takes a second or two: checks every 0.25 s, then every 0.5 s up to 30 s, so READY is seen at
+    most half a second after the server made it so; a longer wait backs off to one check in 5 s.
+    """
+    if elapsed < 2:
+        return 0.25
+    if elapsed < 30:
+        return 0.5
+    return min(5.0, elapsed / 6.0)
+
+
 def wait_until_ready(fetch, wait_timeout, sleep=time.sleep, clock=time.monotonic):
     """Poll ``fetch()`` until the credential is READY; returns it.
 
-    Creation often takes a second or two, so the first check comes after 0.2 s
-    (okms_polling doubles the delay from there, up to 5 s).
+    The caller has just seen it CREATING, so the first check waits (``ready_poll_delay``).
     """
     last = {}
 
@@ -432,8 +444,8 @@ def wait_until_ready(fetch, wait_timeout, sleep=time.sleep, clock=time.monotonic
         return credential if status == "READY" else None
 
     try:
-        return poll_until(ready, wait_timeout, "credential to be READY", first_delay=0.2, max_delay=5.0,
-                          sleep=sleep, clock=clock)
+        return poll_until(ready, wait_timeout, "credential to be READY", sleep=sleep, clock=clock,
+                          schedule=ready_poll_delay, check_first=False)
     except PollTimeout:
         credential = last["credential"]
         raise CredentialWaitError("credential %s is still CREATING after %s seconds"

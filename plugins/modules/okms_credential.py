@@ -957,6 +957,8 @@ class CredentialReconciler(Reconciler):
 
     def wait_ready(self, credential):
         """The credential once READY, or as it ended up (ERROR, EXPIRED, DELETING) for the caller to judge."""
+        if credential.get("status") == "READY" and credential.get("certificatePEM"):
+            return credential
         try:
             return self.api.wait_until_ready(credential["id"], self.request.wait_timeout)
         except CredentialWaitError as exc:

@@ -358,13 +358,29 @@ def test_info_filters_combine():
 
 # -- waiting -----------------------------------------------------------------------------------
 
-def test_polling_starts_fast_then_backs_off_to_a_cap():
-    fake = FakeTime()
-    answers = [credential(status="CREATING")] * 8 + [credential(status="READY")]
-    calls = iter(answers)
-    ready = wait_until_ready(lambda: next(calls), 120, sleep=fake.sleep, clock=fake.clock)
+@pytest.mark.parametrize("server_delay", [0.3, 1.0, 1.9, 3.0, 7.3, 29.9])
+def test_ready_is_seen_within_half_a_second_of_the_server_making_it_so(server_delay):
+    fake = FakeTime(now=0.0)
+    fetches = []
+
+    def fetch():
+        fetches.append(fake.now)
+        return credential(status="READY" if fake.now >= server_delay else "CREATING")
+
+    ready = wait_until_ready(fetch, 120, sleep=fake.sleep, clock=fake.clock)
     assert ready["status"] == "READY"
-    assert fake.sleeps == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
+    assert server_delay <= fetches[-1] <= server_delay + 0.5
+    # The caller has just seen it CREATING: no check before the first wait.
+    assert fetches[0] > 0
+
+
+def test_a_long_wait_backs_off_to_a_check_every_five_seconds():
+    fake = FakeTime(now=0.0)
+    with pytest.raises(CredentialWaitError, match="still CREATING after 300 seconds"):
+        wait_until_ready(lambda: credential(status="CREATING"), 300, sleep=fake.sleep, clock=fake.clock)
+    assert fake.sleeps[:8] == [0.25] * 8 and fake.sleeps[8] == 0.5
+    assert max(fake.sleeps) == 5.0
+    assert len(fake.sleeps) < 8 + 56 + 60  # 2 s at 0.25, 28 s at 0.5, then growing to 5 s
 
 
 def test_polling_gives_up_at_the_deadline_without_oversleeping():
@@ -379,4 +395,4 @@ def test_polling_stops_on_an_error_status_and_hands_it_back():
     with pytest.raises(CredentialWaitError) as err:
         wait_until_ready(lambda: credential(status="ERROR"), 60, sleep=fake.sleep, clock=fake.clock)
     assert err.value.credential["status"] == "ERROR"
-    assert fake.sleeps == []
+    assert fake.sleeps == [0.25]

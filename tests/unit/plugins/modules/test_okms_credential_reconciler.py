@@ -163,8 +163,8 @@ def test_create_with_a_local_key_then_keep_it(run_module, kms, clock):
     assert read(kms.cert_path).decode("ascii") == credential["certificate_pem"]
     assert read(kms.ca_path).decode("ascii") == kms.state.kms[kms.okms_id].ca.pem.strip() + "\n"
     assert "PRIVATE KEY" not in repr(created.result)
-    # CREATING for one read, READY at the second: one short sleep between them.
-    assert clock.sleeps == [0.2]
+    # CREATING for one read, READY at the second, each read after a short wait (never right after the POST).
+    assert clock.sleeps == [0.25, 0.25]
     assert created.result["diff"]["before"]["credentials"] == []
     assert [c["id"] for c in created.result["diff"]["after"]["credentials"]] == [credential["id"]]
 
@@ -197,7 +197,7 @@ def test_a_creating_credential_is_waited_for_and_kept(run_module, kms, clock):
     assert outcome.result["credential"]["id"] == seeded["id"]
     assert outcome.result["credential"]["status"] == "READY"
     assert kms.api.mutations() == []
-    assert clock.sleeps == [0.2]
+    assert clock.sleeps == [0.25, 0.25]
 
 
 def test_waiting_gives_up_at_wait_timeout_and_keeps_the_new_key(run_module, kms, clock):
