@@ -76,9 +76,12 @@ class ServiceKeyApi(ResourceApi):
         """Every key of the KMS (destroyed ones included), oldest first, every page."""
         return self.read_all(self.collection_path, "read the service keys of KMS %s" % self.okms_id)
 
-    def find_by_name(self, name):
-        """The key named ``name`` that is not destroyed, or None; raises ServiceKeyNameConflict if several are."""
-        matches = self._live_named(name)
+    def find_by_name(self, name, listing=None):
+        """The key named ``name`` that is not destroyed, or None; raises ServiceKeyNameConflict if several are.
+
+        ``listing``: the KMS's keys as ``list()`` returned them, already read for several names.
+        """
+        matches = self._live_named(name, listing)
         if len(matches) > 1:
             raise ServiceKeyNameConflict(self.okms_id, name, [key["id"] for key in matches])
         return matches[0] if matches else None
@@ -92,9 +95,10 @@ class ServiceKeyApi(ResourceApi):
         """
         return self.find_by_name(name)
 
-    def _live_named(self, name):
-        """The keys named ``name`` that are not destroyed, oldest first."""
-        live = [key for key in self.list() if key.get("name") == name and key.get("state") not in DESTROYED_STATES]
+    def _live_named(self, name, listing=None):
+        """The keys named ``name`` that are not destroyed, oldest first (read now unless ``listing`` is given)."""
+        keys = self.list() if listing is None else listing
+        live = [key for key in keys if key.get("name") == name and key.get("state") not in DESTROYED_STATES]
         return sorted(live, key=creation_order)
 
     def _where(self):

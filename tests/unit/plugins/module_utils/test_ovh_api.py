@@ -214,7 +214,7 @@ def test_retry_after_http_date():
 
 def test_retries_bounded_by_attempt_count():
     answers = [make_response(500, {"class": "Server::InternalServerError", "message": "boom"},
-                               headers={"X-Ovh-QueryID": "EU.ext-1.abc"})] * 3
+                             headers={"X-Ovh-QueryID": "EU.ext-1.abc"})] * 3
     client = make_client(answers, max_attempts=3)
     with pytest.raises(OvhApiError) as err:
         client.get("/v2/okms/resource")
