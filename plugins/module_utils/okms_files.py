@@ -104,8 +104,9 @@ def _user_name():
         return str(os.geteuid())
 
 
-class _RegularFileStat:
-    # What a symbolic mode is applied to when checking it: a new 0600 file.
+class NewFileStat:
+    """What a symbolic mode is applied to for a file still to be created: a new 0600 file."""
+
     st_mode = stat.S_IFREG | 0o600
 
 
@@ -138,7 +139,7 @@ def _check_mode(option, mode):
             value = int(mode, 8)
         except ValueError:
             try:
-                AnsibleModule._symbolic_mode_to_octal(_RegularFileStat(), mode)
+                AnsibleModule._symbolic_mode_to_octal(NewFileStat(), mode)
             except ValueError:
                 raise FilePathError("%s %r is not a file mode: use %s" % (option, mode, allowed))
             return

@@ -48,7 +48,7 @@ class OkmsModule(AnsibleModule):
 
     @property
     def client(self):
-        """The run's single API client (one session, one clock lookup or token)."""
+        """The run's single API client (one session; one token, or a clock lookup only if a timestamp is refused)."""
         if self._client is None:
             try:
                 config = resolve_config(dict((name, self.params.get(name)) for name in CONNECTION_ARGUMENT_SPEC))

@@ -2,8 +2,8 @@
 
 One instance per module run, over one HttpTransport (one session, retries,
 ambiguity rules): URL building, application-key signature or OAuth2
-authentication (a server-time lookup only when a timestamp is refused; one token per run), cursor pagination of
-v2 lists, the OVHcloud error body, and the server's clock as its answers tell it.
+authentication (a server-time lookup only when a timestamp is refused; one token per run),
+cursor pagination of v2 lists, the OVHcloud error body, and the server's clock as its answers tell it.
 """
 
 from __future__ import absolute_import, division, print_function

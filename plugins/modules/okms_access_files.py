@@ -149,12 +149,12 @@ files:
 import grp
 import os
 import pwd
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import (
     FilePathError,
+    NewFileStat,
     check_file_attributes,
     check_writable,
     ensure_file,
@@ -283,7 +283,7 @@ class AccessFilesReconciler(Reconciler):
         try:
             return _octal(int(mode, 8))
         except ValueError:
-            status = os.stat(path) if os.path.exists(path) else _NewFileStat()
+            status = os.stat(path) if os.path.exists(path) else NewFileStat()
             return _octal(self.module._symbolic_mode_to_octal(status, mode))
 
     def describe(self, path):
@@ -310,11 +310,6 @@ class AccessFilesReconciler(Reconciler):
         """The diff entry of a file that changes: its attributes and content, before and after."""
         attributes = self.predicted_attributes_text(path) if self.check_mode else self.attributes_text(path)
         return dict(before_header=path, after_header=path, before=before or "", after=attributes + content)
-
-
-class _NewFileStat:
-    # What a symbolic mode is applied to for a file still to be created: a new 0600 file (see okms_files).
-    st_mode = stat.S_IFREG | 0o600
 
 
 def _octal(mode):

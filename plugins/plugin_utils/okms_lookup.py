@@ -107,7 +107,7 @@ class OkmsLookupBase(LookupBase):
         self._api_client = None
 
     def api_client(self):
-        """The run's one API client (one session, one server-time lookup or token)."""
+        """The run's one API client (one session; one token, or a server-time lookup only if a timestamp is refused)."""
         if self._api_client is None:
             if not HAS_REQUESTS:
                 raise AnsibleLookupError(missing_required_lib("requests"))
