@@ -14,6 +14,11 @@ The emulator's connection settings reach the targets two ways: as variables in
 tests/integration/integration_config.yml (for playbook targets, which pass them
 to the modules through module_defaults), and as OKMS_EMULATOR_CONNECTION, the
 path of connection.json (for script targets).
+
+The workers' emulators deliver orders and issue credentials faster than the
+emulator's defaults (EMULATOR_ARGS). A target that tests those delays, or needs
+other `serve` options, says so in its aliases file with `# emulator: OPTIONS`:
+it then runs against an emulator of its own, started with these options only.
 """
 
 import argparse
@@ -21,6 +26,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -41,6 +47,15 @@ ANSIBLE_TEST_ARGS = ["integration", "--local", "--python", "3.11", "--color", "n
 # In a target's aliases file (ansible-test ignores comments): what it takes on
 # the 2-core CI machine, used until a run here has measured it.
 DURATION_HINT = re.compile(r"^#\s*duration:\s*(\d+(?:\.\d+)?)\s*s\b", re.MULTILINE)
+# In a target's aliases file: run it against an emulator of its own, started with these `serve` options.
+EMULATOR_OPTIONS = re.compile(r"^#\s*emulator:(.*)$", re.MULTILINE)
+# The emulator shared by a worker's targets: a new credential is READY 0.5 s after its creation, a paid
+# order delivered 0.4 s after payment. The modules still poll for both (their first check of a credential,
+# 0.25 s after creating it, normally finds it CREATING; of an order, right after paying, finds it not
+# delivered), and see them done at their second check, 0.5 s later, instead of 1 s (credential) and 3.5 s
+# (order, delivered in 2 s by default) later. okms_instance, which tests the waits for deliveries, asks for
+# an emulator with the default delivery time (`# emulator:` in its aliases file).
+EMULATOR_ARGS = ["--credential-ready-delay", "0.5", "--order-delivery-delay", "0.4"]
 
 
 def ansible_test():
@@ -72,6 +87,16 @@ def save_durations(path, durations):
     os.replace(path + ".tmp", path)
 
 
+def emulator_options(tree, target):
+    """The `serve` options of the `# emulator: OPTIONS` comment of the target's aliases file, or None."""
+    try:
+        with open(os.path.join(tree, "tests", "integration", "targets", target, "aliases"), encoding="utf-8") as handle:
+            match = EMULATOR_OPTIONS.search(handle.read())
+    except OSError:
+        return None
+    return shlex.split(match.group(1)) if match else None
+
+
 def duration_hints(collection_dir, targets):
     """{target: seconds} from a `# duration: N s` comment in the targets' aliases files (optional)."""
     hints = {}
@@ -95,7 +120,7 @@ def schedule(targets, estimates):
 
 
 class Worker(threading.Thread):
-    """One collection tree, one emulator; runs targets from the queue until it is empty."""
+    """One collection tree, one shared emulator; runs targets from the queue until it is empty."""
 
     def __init__(self, number, source_tree, work_dir, log_dir, todo, report):
         super().__init__(name="worker-%d" % number, daemon=True)
@@ -110,24 +135,37 @@ class Worker(threading.Thread):
     def prepare_tree(self):
         shutil.copytree(self.source_tree, self.tree, symlinks=True, ignore=_ignore_test_output(self.source_tree))
 
+    def use_emulator(self, conn):
+        """Point the tree's targets at this emulator; returns their environment."""
+        config = {"okms_emulator_%s" % k: v for k, v in conn.items()}
+        config_path = os.path.join(self.tree, "tests", "integration", "integration_config.yml")
+        with open(config_path, "w", encoding="utf-8") as handle:
+            # JSON is valid YAML; ansible-test passes these as extra variables.
+            json.dump(config, handle, indent=1)
+        return dict(os.environ, OKMS_EMULATOR_CONNECTION=conn["connection_path"], ANSIBLE_COLLECTIONS_PATH=self.base)
+
     def run(self):
         try:
             self.prepare_tree()
-            with running_emulator(os.path.join(self.base, "emulator"),
-                                  extra_args=["--credential-ready-delay", "1"]) as conn:
-                config = {"okms_emulator_%s" % k: v for k, v in conn.items()}
-                config_path = os.path.join(self.tree, "tests", "integration", "integration_config.yml")
-                with open(config_path, "w", encoding="utf-8") as handle:
-                    # JSON is valid YAML; ansible-test passes these as extra variables.
-                    json.dump(config, handle, indent=1)
-                env = dict(os.environ, OKMS_EMULATOR_CONNECTION=conn["connection_path"],
-                           ANSIBLE_COLLECTIONS_PATH=self.base)
+            with running_emulator(os.path.join(self.base, "emulator"), extra_args=EMULATOR_ARGS) as shared:
                 while True:
                     try:
                         target = self.todo.get_nowait()
                     except queue.Empty:
                         return
-                    self.run_target(target, env)
+                    options = emulator_options(self.tree, target)
+                    if options is None:
+                        self.run_target(target, self.use_emulator(shared))
+                        continue
+                    ran = False
+                    try:
+                        with running_emulator(os.path.join(self.base, "emulator-" + target),
+                                              extra_args=options) as own:
+                            self.run_target(target, self.use_emulator(own))
+                            ran = True
+                    except RuntimeError as exc:  # its emulator did not start, or did not stop cleanly
+                        self.report(None if ran else target, False, 0.0, None,
+                                    "worker %d, %s's emulator: %s" % (self.number, target, exc))
         except Exception as exc:  # e.g. the emulator did not start: report it, and fail what is left
             self.report(None, False, 0.0, None, "worker %d: %s" % (self.number, exc))
             while True:
