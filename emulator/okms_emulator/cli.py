@@ -31,12 +31,15 @@ def _serve(args):
         token_lifetime=args.token_lifetime, max_clock_skew=args.max_clock_skew,
         page_size=args.page_size, max_page_size=args.max_page_size, verbose=args.verbose,
         subsidiary=args.subsidiary, faults=args.faults,
+        kmip_port=args.kmip_port, kmip_rsa_port=args.kmip_rsa_port,
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     emu.start()
-    print(f"okms-emulator: control {emu.endpoint}  data {emu.data_endpoint}  "
+    kmip = f"  kmip {emu.kmip_endpoint}" if emu.kmip_endpoint else ""
+    kmip += f"  kmip-rsa {emu.kmip_rsa_endpoint}" if emu.kmip_rsa_endpoint else ""
+    print(f"okms-emulator: control {emu.endpoint}  data {emu.data_endpoint}{kmip}  "
           f"({emu.connection_path})", flush=True)
     while not stop.wait(0.5):
         pass
@@ -71,6 +74,10 @@ def main(argv=None):
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=0, help="control plane port (0: any free port)")
     serve.add_argument("--data-port", type=int, default=0, help="data plane (mTLS) port (0: any free port)")
+    serve.add_argument("--kmip-port", type=int, default=0,
+                       help="KMIP port, ECDSA server certificate (0: any free port; negative: no KMIP listener)")
+    serve.add_argument("--kmip-rsa-port", type=int, default=0,
+                       help="KMIP port, RSA server certificate (0: any free port; negative: no RSA listener)")
     serve.add_argument("--credential-ready-delay", type=float, default=2.0,
                        help="seconds a new credential stays CREATING (default 2)")
     serve.add_argument("--credential-delete-delay", type=float, default=1.0,

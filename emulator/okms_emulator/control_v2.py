@@ -13,6 +13,7 @@ import uuid
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from . import kmip_objects
 from . import kms as kmsmod
 from . import pki
 from .errors import ApiError
@@ -155,7 +156,7 @@ class ControlV2:
     def regions(self, req):
         entries = [((rid,), {"id": rid, "type": typ, "certifications": certs,
                              "restEndpoint": self.emu.data_endpoint,
-                             "kmipEndpoint": f"{rid}.okms.ovh.net:5696"})
+                             "kmipEndpoint": self._kmip_endpoint(rid)})
                    for rid, (typ, certs) in sorted(kmsmod.REGIONS.items())]
         return self._page(req, entries, "regions", "RegionPaginationCursorInvalidValue")
 
@@ -168,6 +169,10 @@ class ControlV2:
 
     # -- KMS ----------------------------------------------------------------------
 
+    def _kmip_endpoint(self, region):
+        # The listener's host:port; without one, OVHcloud's name (the API never leaves it empty).
+        return self.emu.kmip_endpoint or f"{region}.okms.ovh.net:5696"
+
     def kms_iam(self, record):
         return {"id": record["id"], "urn": kmsmod.kms_urn(record),
                 "displayName": record["displayName"],
@@ -179,11 +184,12 @@ class ControlV2:
         body = {
             "id": record["id"], "region": region,
             "restEndpoint": self.emu.data_endpoint,
-            "kmipEndpoint": f"{region}.okms.ovh.net:5696",
-            "kmipRsaEndpoint": f"{region}.okms.ovh.net:5697",
+            "kmipEndpoint": self._kmip_endpoint(region),
+            "kmipRsaEndpoint": self.emu.kmip_rsa_endpoint,
             "swaggerEndpoint": f"{self.emu.data_endpoint}/api/{record['id']}/openapi.yaml",
             "serviceKeyCount": len(record["serviceKeys"]),
-            "kmipObjectCount": 0, "secretCount": secret_count, "secretVersionCount": version_count,
+            "kmipObjectCount": kmip_objects.count(record),
+            "secretCount": secret_count, "secretVersionCount": version_count,
             "iam": self.kms_iam(record),
         }
         if public_ca:

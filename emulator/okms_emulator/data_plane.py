@@ -1,12 +1,14 @@
 """Data plane (KMS REST API): /api/{okmsId}/v1/servicekey..., /v1/random, and the
 Secret Manager's v2 REST API (``data_secrets.py``) and Vault-KV2 API (``kv2.py``).
 
-Every request under /api/{okmsId}/ is first authorised (once, in
+Every request under /api/{okmsId}/ is first authenticated (once, in
 :meth:`DataPlane.serve`) by its client certificate (mTLS) or, without one, by
 an OAuth2 access token of the emulator (``Authorization: Bearer`` or Vault's
 ``X-Vault-Token``), then dispatched through a
 :class:`~okms_emulator.routing.Router` whose 404/405 use the data-plane error
 body. Adding a path is one ``router.add(...)`` line in ``DataPlane.register``.
+Each handler then checks the caller's IAM rights for its action
+(``data_rights.py``) before it touches a key or a secret.
 
 Shapes follow okms-rest-api-2.14.yaml. Key records are shared with the v2
 control plane (store.data["okms"][id]["serviceKeys"]); states are stored
@@ -37,8 +39,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
-from . import keys, pki
+from . import data_rights, keys, pki
 from .data_errors import SECRETS, SERVICE_KEYS, DataPlaneError, error_body
+from .data_rights import require
 from .data_secrets import DataSecrets
 from .errors import ApiError
 from .keys import ServiceKeyError, b64url_decode, b64url_encode
@@ -126,11 +129,11 @@ def _int_param(query, name, default, low, high):
 
 def _context(data):
     ctx = data.get("context")
-    if ctx is None:
-        return None
-    if not isinstance(ctx, str) or len(ctx) > CONTEXT_MAX:
+    if not isinstance(ctx, (str, type(None))):
         raise DataPlaneError(400, f"field 'context' must be a string of at most {CONTEXT_MAX} characters")
-    return ctx
+    if ctx is not None and len(ctx) > CONTEXT_MAX:
+        raise DataPlaneError(400, f"field 'context' is {len(ctx)} characters; at most {CONTEXT_MAX} are allowed")
+    return ctx or None  # an empty context binds nothing, like no context (README, unconfirmed points)
 
 
 def _kms(store, okms_id):
@@ -244,10 +247,20 @@ def _datakey_op(record, kind, states=("ACTIVE",)):
     return _oct_key(record, op, states)
 
 
-def _signing_setup(record, data):
+def _default_alg(record):
+    """verify's ``alg`` when absent (the spec does not require it): the one an EC curve allows."""
+    if record["type"] == "EC":
+        return next(a for a, (_, curve, _) in _SIGN_ALGS.items() if curve == record["curve"])
+    raise DataPlaneError(400, f"field 'alg' is required to verify with RSA service key {record['id']} "
+                              "(RS256, RS384, RS512, PS256, PS384 or PS512)")
+
+
+def _signing_setup(record, data, verifying=False):
     alg = data.get("alg")
+    if alg is None and verifying:
+        alg = _default_alg(record)
     if alg not in _SIGN_ALGS:
-        raise DataPlaneError(400, f"field 'alg' must be one of {', '.join(_SIGN_ALGS)}")
+        raise DataPlaneError(400, f"field 'alg' must be one of {', '.join(_SIGN_ALGS)} (got {alg!r})")
     kty, curve, hash_cls = _SIGN_ALGS[alg]
     if record["type"] != kty or (curve is not None and record["curve"] != curve):
         expected = [a for a, (t, c, _) in _SIGN_ALGS.items()
@@ -255,14 +268,19 @@ def _signing_setup(record, data):
         raise DataPlaneError(400, f"alg {alg} does not fit service key {record['id']} "
                                   f"({record['type']} {record.get('curve') or record.get('size')}); "
                                   f"use {', '.join(expected) or 'no signature algorithm'}")
-    isdigest = data.get("isdigest") or False
-    if not isinstance(isdigest, bool):
+    isdigest = data.get("isdigest")
+    if isdigest is None:
+        isdigest = False
+    elif not isinstance(isdigest, bool):
         raise DataPlaneError(400, "field 'isdigest' must be a boolean")
-    message = _b64(data.get("message"), "message", PLAINTEXT_MAX)
+    # verify's message may be absent or null (the spec's VerifyRequest): the empty message.
+    raw_message = "" if verifying and data.get("message") is None else data.get("message")
+    message = _b64(raw_message, "message", PLAINTEXT_MAX, allow_empty=verifying)
     hash_alg = hash_cls()
     if isdigest:
         if len(message) != hash_alg.digest_size:
-            raise DataPlaneError(400, f"a {hash_alg.name} digest is {hash_alg.digest_size} bytes, got {len(message)}")
+            raise DataPlaneError(400, f"isdigest is true: 'message' must be the {hash_alg.digest_size}-byte "
+                                      f"{hash_alg.name} digest {alg} signs, got {len(message)} bytes")
         hash_arg = utils.Prehashed(hash_alg)
     else:
         hash_arg = hash_alg
@@ -336,9 +354,10 @@ class DataPlane:
             if found is None:
                 raise DataPlaneError(404, f"no such path: {req.path}")
             if peer_certificate:
-                req.identity = self.authorise(found.group(1), peer_certificate)
+                caller = self.authorise(found.group(1), peer_certificate)
             else:
-                req.identity = self.authorise_token(found.group(1), req.headers)
+                caller = self.authorise_token(found.group(1), req.headers)
+            req.identity, req.extra["caller"] = caller.label, caller
         except DataPlaneError as exc:
             response = _error_response(exc.status, exc.message, exc.app_code)
         else:
@@ -364,27 +383,14 @@ class DataPlane:
             return _error_response(exc.status, exc.message, domain=SECRETS)
 
     def authorise(self, okms_id, der):
-        """mTLS checks beyond the handshake; return the caller's identity or raise 401/403."""
+        """mTLS checks beyond the handshake; return the caller (data_rights.Caller) or raise 401/403."""
         if not der:
             raise DataPlaneError(401, "a client certificate is required")
         cert = x509.load_der_x509_certificate(der)
         cns = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
         if not cns or cns[0].value != okms_id:
             raise DataPlaneError(403, f"certificate is not valid for domain {okms_id}")
-        now = datetime.datetime.now(datetime.timezone.utc)
-        if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
-            raise DataPlaneError(401, "certificate expired or not yet valid")
-        credential_id = str(uuid.UUID(int=cert.serial_number)) if cert.serial_number < 2 ** 128 else None
-        with self.store.lock:
-            record = self.store.data["okms"].get(okms_id)
-            if record is None:
-                raise DataPlaneError(401, "unknown domain")
-            if not any(pki.issued_by(cert, record[name]["certificatePEM"]) for name in ("ca", "rsaCa")):
-                raise DataPlaneError(401, "certificate not issued by this domain's CA")
-            if credential_id is None or credential_id in record["revokedCredentials"] \
-                    or credential_id not in record["credentials"]:
-                raise DataPlaneError(401, "certificate revoked")
-        return f"certificate:{credential_id}"
+        return access_certificate_caller(self.store, okms_id, cert)
 
     def authorise_token(self, okms_id, headers):
         """Without a certificate: an OAuth2 access token (scope ``all``) of the emulator's account."""
@@ -403,7 +409,7 @@ class DataPlane:
         with self.store.lock:
             if okms_id not in self.store.data["okms"]:
                 raise DataPlaneError(404, f"KMS {okms_id} not found")
-        return identity
+        return data_rights.token_caller(identity, identity.partition(":")[2])
 
     # --- key management ---------------------------------------------------------
 
@@ -417,6 +423,7 @@ class DataPlane:
         key_id = data.get("id")
         if key_id is not None and (not isinstance(key_id, str) or not _UUID_RE.match(key_id)):
             raise DataPlaneError(400, "field 'id' must be a UUID")
+        require(self.store, req, okmsId, "serviceKey/import" if data.get("keys") is not None else "serviceKey/create")
         fields = keys.build_service_key({k: v for k, v in data.items() if k in (
             "name", "context", "type", "size", "curve", "operations", "keys")}, allow_combined_oct_operations=True)
         with self.store.lock:
@@ -450,6 +457,9 @@ class DataPlane:
                              key=lambda r: (r.get("createdAt") or "", r["id"]))
             if state != "all":
                 records = [r for r in records if r.get("state", "ACTIVE").lower() == state]
+            # serviceKey/get is needed on each key listed: the others are left out.
+            records = [r for r in records
+                       if data_rights.may(self.store, req, okmsId, "serviceKey/get", data_rights.key(r["id"]))]
             if after is not None:
                 records = [r for r in records if ((r.get("createdAt") or ""), r["id"]) > after]
             page, truncated = records[:size], len(records) > size
@@ -461,11 +471,13 @@ class DataPlane:
                                   "continuation_token": next_token, "is_truncated": truncated})
 
     def get_key(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/get", data_rights.key(keyId))
         with_jwk = _with_jwk(req.query)
         with self.store.lock:
             return Response(200, key_response(_key(self.store, okmsId, keyId), with_jwk))
 
     def rename_key(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/update", data_rights.key(keyId))
         data = _json(req.body, {"name", "extractable"}, required=("name",))
         keys.validate_name(data["name"])
         with self.store.lock:
@@ -475,9 +487,11 @@ class DataPlane:
             return Response(200, key_response(record))
 
     def activate_key(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/activate", data_rights.key(keyId))
         return self._set_state(okmsId, keyId, {"state": "ACTIVE"})
 
     def deactivate_key(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/deactivate", data_rights.key(keyId))
         data = _json(req.body, {"reason"}, required=("reason",))
         if data["reason"] not in REVOCATION_REASONS:
             raise DataPlaneError(400, f"field 'reason' must be one of {', '.join(REVOCATION_REASONS)}")
@@ -492,6 +506,7 @@ class DataPlane:
         return Response(204, None)
 
     def delete_key(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/delete", data_rights.key(keyId))
         with self.store.lock:
             record = _key(self.store, okmsId, keyId)
             keys.check_deletable(record)
@@ -502,6 +517,7 @@ class DataPlane:
     # --- encrypt / decrypt / data keys -----------------------------------------
 
     def encrypt(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/encrypt", data_rights.key(keyId))
         data = _json(req.body, {"plaintext", "context"}, required=("plaintext",))
         plaintext = _b64(data["plaintext"], "plaintext", PLAINTEXT_MAX)
         context = _context(data)
@@ -512,6 +528,7 @@ class DataPlane:
             return Response(200, {"ciphertext": _jwe_seal(header, secret, plaintext, context)})
 
     def decrypt(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/decrypt", data_rights.key(keyId))
         data = _json(req.body, {"ciphertext", "context"}, required=("ciphertext",))
         context = _context(data)
         protected, header, encrypted_key, iv, ct, tag = _jwe_parse(data["ciphertext"], "ciphertext")
@@ -524,6 +541,7 @@ class DataPlane:
             return Response(200, {"plaintext": _b64out(plaintext)})
 
     def datakey(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/dataKey/create", data_rights.key(keyId))
         data = _json(req.body, {"size", "name"}, required=("size",))
         size = data["size"]
         if isinstance(size, bool) or size not in DATAKEY_SIZES:
@@ -540,6 +558,7 @@ class DataPlane:
             return Response(201, {"key": token, "plaintext": _b64out(datakey)})
 
     def datakey_decrypt(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/dataKey/decrypt", data_rights.key(keyId))
         data = _json(req.body, {"key"}, required=("key",))
         protected, header, encrypted_key, iv, ct, tag = _jwe_parse(data["key"], "key")
         with self.store.lock:
@@ -559,6 +578,7 @@ class DataPlane:
     # --- sign / verify ----------------------------------------------------------
 
     def sign(self, req, okmsId, keyId):
+        require(self.store, req, okmsId, "serviceKey/sign", data_rights.key(keyId))
         fmt = _one(req.query, "format")
         if fmt not in (None, "raw"):
             raise DataPlaneError(400, f"signature format {fmt!r} is not supported by this emulator (only raw)")
@@ -577,12 +597,12 @@ class DataPlane:
         return Response(200, {"signature": _b64out(signature)})
 
     def verify(self, req, okmsId, keyId):
-        data = _json(req.body, {"message", "signature", "alg", "isdigest"},
-                     required=("message", "signature", "alg"))
+        require(self.store, req, okmsId, "serviceKey/verify", data_rights.key(keyId))
+        data = _json(req.body, {"message", "signature", "alg", "isdigest"}, required=("signature",))
         with self.store.lock:
             record = _key(self.store, okmsId, keyId)
             _usable(record, "verify", PROCESS_STATES)
-            kty, message, hash_arg, scheme = _signing_setup(record, data)
+            kty, message, hash_arg, scheme = _signing_setup(record, data, verifying=True)
             public = keys.private_key(record).public_key()
         signature = _b64(data["signature"], "signature")
         try:
@@ -602,20 +622,44 @@ class DataPlane:
     # --- random -----------------------------------------------------------------
 
     def random(self, req, okmsId):
+        require(self.store, req, okmsId, "random/get")
         length = _int_param(req.query, "length", 1, 1, RANDOM_MAX)
         return Response(200, {"bytes": _b64out(os.urandom(length))})
+
+
+def access_certificate_caller(store, okms_id, cert):
+    """The caller of a client certificate of KMS ``okms_id`` (the REST API's and KMIP's check), or a 401.
+
+    The handshake proved the certificate chains to some KMS's CA; this checks that it is valid now,
+    issued by this KMS's CA, and the certificate of a credential that exists and was not revoked.
+    """
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if cert.not_valid_after_utc < now or cert.not_valid_before_utc > now:
+        raise DataPlaneError(401, "certificate expired or not yet valid")
+    credential_id = str(uuid.UUID(int=cert.serial_number)) if cert.serial_number < 2 ** 128 else None
+    with store.lock:
+        record = store.data["okms"].get(okms_id)
+        if record is None:
+            raise DataPlaneError(401, "unknown domain")
+        if not any(pki.issued_by(cert, record[name]["certificatePEM"]) for name in ("ca", "rsaCa")):
+            raise DataPlaneError(401, "certificate not issued by this domain's CA")
+        if credential_id is None or credential_id in record["revokedCredentials"] \
+                or credential_id not in record["credentials"]:
+            raise DataPlaneError(401, "certificate revoked")
+        return data_rights.certificate_caller(record["credentials"][credential_id])
 
 
 def _error_response(status, message, app_code=1, domain=SERVICE_KEYS):
     return Response(status, error_body(status, message, app_code, domain))
 
 
-def handle(store, okms_id, method, path, query, body, identity):
+def handle(store, okms_id, method, path, query, body, identity, caller=None):
     """Dispatch one already-authorised request for ``/api/{okms_id}`` + ``path``.
 
     Returns (status, json body or None for 204). The unit tests drive the
-    handlers this way, without TLS.
+    handlers this way, without TLS, as ``caller`` (a data_rights.Caller; the account by default).
     """
-    req = Request(method, f"/api/{okms_id}{path}", query or {}, {}, body or b"", identity=identity)
+    req = Request(method, f"/api/{okms_id}{path}", query or {}, {}, body or b"", identity=identity,
+                  extra={"caller": caller or data_rights.ACCOUNT_CALLER})
     response = DataPlane(store).dispatch(req)
     return response.status, response.body

@@ -4,13 +4,17 @@ Shapes are okms-rest-api-2.14.yaml's (``GetSecretV2Response``,
 ``SecretV2Version``, ...): the control plane's, with the secret's IAM ``urn``
 in ``metadata`` and version states in lower case. The rules are
 ``secret_manager.py``'s, on the same store as the control plane and KV2.
+Each operation first checks the caller's rights (``data_rights.py``) with the
+IAM actions the spec lists for it; a list shows only the secrets the caller
+may ``secret/get``.
 """
 
 import json
 
+from . import data_rights
 from .data_errors import SECRETS, DataPlaneError
 from .routing import Response
-from .secret_manager import SecretManager, parse_cas, parse_version, path_from_url
+from .secret_manager import SecretManager, check_path, parse_cas, parse_version, path_from_url
 
 
 def request_json(req, allowed, required=()):
@@ -58,6 +62,22 @@ def _cas(req):
     return parse_cas(req.arg("cas")) if req.arg("cas") is not None else None
 
 
+def require(store, req, okms_id, action, path=None):
+    """The caller's right to ``action`` on the secret at ``path`` (the KMS when None), or a 403."""
+    target = data_rights.KMS if path is None else data_rights.secret(path)
+    data_rights.require(store, req, okms_id, action, target, domain=SECRETS)
+
+
+def may_get(store, req, okms_id, path):
+    """Whether a list shows the secret at ``path`` (secret/get is needed on each secret listed)."""
+    return data_rights.may(store, req, okms_id, "secret/get", data_rights.secret(path))
+
+
+# A version state set through PUT .../version/{n} and the action it needs.
+STATE_ACTIONS = {"active": "secret/version/activate", "deactivated": "secret/version/deactivate",
+                 "deleted": "secret/version/delete"}
+
+
 class DataSecrets:
     def __init__(self, store, paginator):
         self.store = store
@@ -98,10 +118,12 @@ class DataSecrets:
     # -- configuration -------------------------------------------------------------------
 
     def get_config(self, req, okmsId):
+        require(self.store, req, okmsId, "secretConfig/get")
         with self.store.lock:
             return Response(200, dict(manager(self.store, okmsId).config))
 
     def put_config(self, req, okmsId):
+        require(self.store, req, okmsId, "secretConfig/update")
         body = request_json(req, ("casRequired", "maxVersions", "deactivateVersionAfter"))
         with self.store.lock:
             return Response(200, manager(self.store, okmsId).update_config(body))
@@ -111,12 +133,14 @@ class DataSecrets:
     def list_secrets(self, req, okmsId):
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            entries = [((s["path"],), self._secret(secrets, s)) for s in secrets.all()]
+            entries = [((s["path"],), self._secret(secrets, s)) for s in secrets.all()
+                       if may_get(self.store, req, okmsId, s["path"])]
         return self._page(req, entries, f"data/secret/{okmsId}")
 
     def create_secret(self, req, okmsId):
         body = request_json(req, ("path", "version", "metadata"), ("path", "version"))
         data = _version_data(body["version"], required=True)
+        require(self.store, req, okmsId, "secret/create", check_path(body["path"]))
         with self.store.lock:
             secrets = manager(self.store, okmsId)
             return Response(200, self._secret(secrets, secrets.create(body["path"], data, body.get("metadata"))))
@@ -124,9 +148,13 @@ class DataSecrets:
     def get_secret(self, req, okmsId, path):
         with_data = query_flag(req, "includeData")
         number = parse_version(req.arg("version")) if req.arg("version") is not None else None
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/get", secret_path)
+        if with_data:
+            require(self.store, req, okmsId, "secret/version/getData", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             body = self._secret(secrets, secret)
             if with_data or number is not None:
                 body["version"] = self._version(secrets.version(secret, number), with_data)
@@ -136,45 +164,59 @@ class DataSecrets:
         cas = _cas(req)
         body = request_json(req, ("metadata", "version"))
         data = _version_data(body.get("version"), required=False)
+        secret_path = path_from_url(path)
+        if data is not None:
+            require(self.store, req, okmsId, "secret/version/create", secret_path)
+        if body.get("metadata") is not None:
+            require(self.store, req, okmsId, "secret/updateMetadata", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret_path = path_from_url(path)
             secrets.update(secret_path, body.get("metadata"), data, cas)
             return Response(200, self._secret(secrets, secrets.find(secret_path)))
 
     def delete_secret(self, req, okmsId, path):
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/delete", secret_path)
         with self.store.lock:
-            manager(self.store, okmsId).delete(path_from_url(path))
+            manager(self.store, okmsId).delete(secret_path)
         return Response(204, None)
 
     # -- versions ----------------------------------------------------------------------
 
     def versions(self, req, okmsId, path):
+        secret_path = path_from_url(path)
         if req.method.upper() == "POST":
+            require(self.store, req, okmsId, "secret/version/create", secret_path)
             cas = _cas(req)
             body = request_json(req, ("data",), ("data",))
             with self.store.lock:
-                version = manager(self.store, okmsId).add_version(path_from_url(path), body["data"], cas)
+                version = manager(self.store, okmsId).add_version(secret_path, body["data"], cas)
                 return Response(200, self._version(version))
+        require(self.store, req, okmsId, "secret/get", secret_path)
         with self.store.lock:
-            secret = manager(self.store, okmsId).find(path_from_url(path))
+            secret = manager(self.store, okmsId).find(secret_path)
             entries = [((v["id"],), self._version(v)) for v in sorted(secret["versions"].values(),
                                                                       key=lambda v: v["id"])]
         return self._page(req, entries, f"data/secret/{okmsId}/{secret['path']}/version")
 
     def version(self, req, okmsId, path, version):
         number = parse_version(version)
+        secret_path = path_from_url(path)
         if req.method.upper() == "PUT":
             state = request_json(req, ("state",), ("state",))["state"]
-            if state not in ("active", "deactivated", "deleted"):
+            if state not in STATE_ACTIONS:
                 raise DataPlaneError(400, "field 'state' must be one of active, deactivated, deleted",
                                      domain=SECRETS)
+            require(self.store, req, okmsId, STATE_ACTIONS[state], secret_path)
             with self.store.lock:
-                updated = manager(self.store, okmsId).set_state(path_from_url(path), number, state.upper())
+                updated = manager(self.store, okmsId).set_state(secret_path, number, state.upper())
                 return Response(200, self._version(updated))
         with_data = query_flag(req, "includeData")
+        require(self.store, req, okmsId, "secret/get", secret_path)
+        if with_data:
+            require(self.store, req, okmsId, "secret/version/getData", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             return Response(200, self._version(secrets.version(secret, number), with_data))
 

@@ -8,13 +8,15 @@ wrap_info, warnings, auth}``, snake_case members, ``?list=true`` or the
 them the same; hvac destroys with POST, the spec lists PUT), answers typed
 exactly ``application/json``. KV2 ``delete``/``undelete``/``destroy`` are the
 v2 states DEACTIVATED/ACTIVE/DELETED; the rules are ``secret_manager.py``'s.
+Rights are checked with the IAM actions the spec lists for each KV2 path
+(``data_secrets.require``); a list shows what the caller may ``secret/get``.
 """
 
 import re
 import uuid
 
 from .data_errors import SECRETS, DataPlaneError, error_body
-from .data_secrets import manager, query_flag, request_json
+from .data_secrets import manager, may_get, query_flag, request_json, require
 from .routing import Response
 from .secret_manager import SecretError, parse_cas, parse_number, path_from_url, timestamp
 
@@ -22,6 +24,11 @@ _KV2_PATH = re.compile(r"^/api/[^/]+/v1/secret(/|$)")
 # Vault's metadata names -> the v2 names of secret_manager.
 METADATA_NAMES = {"cas_required": "casRequired", "custom_metadata": "customMetadata",
                   "delete_version_after": "deactivateVersionAfter", "max_versions": "maxVersions"}
+
+
+# KV2 delete / undelete / destroy: the v2 state they set and the action it needs.
+STATE_ACTIONS = {"DEACTIVATED": "secret/version/deactivate", "ACTIVE": "secret/version/activate",
+                 "DELETED": "secret/version/delete"}
 
 
 def is_kv2_path(path):
@@ -120,6 +127,7 @@ class KV2:
     # -- configuration -------------------------------------------------------------------
 
     def read_config(self, req, okmsId):
+        require(self.store, req, okmsId, "secretConfig/get")
         with self.store.lock:
             config = manager(self.store, okmsId).config
             return Response(200, envelope({"cas_required": config["casRequired"],
@@ -127,6 +135,7 @@ class KV2:
                                            "max_versions": config["maxVersions"]}))
 
     def write_config(self, req, okmsId):
+        require(self.store, req, okmsId, "secretConfig/update")
         body = request_json(req, ("cas_required", "delete_version_after", "max_versions"))
         with self.store.lock:
             manager(self.store, okmsId).update_config(_metadata_changes(body))
@@ -145,9 +154,11 @@ class KV2:
 
     def read(self, req, okmsId, path):
         number = parse_number(req.arg("version", "0"), "version", "Version")
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/version/getData", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             version = secrets.version(secret, number)
             refusal = self._readable(secret, version)
             if refusal is not None:
@@ -158,8 +169,13 @@ class KV2:
     def write(self, req, okmsId, path):
         body = request_json(req, ("data", "options"), ("data",))
         cas = _cas_option(body)
+        secret_path = path_from_url(path)
         with self.store.lock:
-            secret, version = manager(self.store, okmsId).write(path_from_url(path), body["data"], cas)
+            secrets = manager(self.store, okmsId)
+            # A first write creates the secret, a later one a version (the spec's two actions).
+            exists = secret_path in secrets.secrets
+            require(self.store, req, okmsId, "secret/version/create" if exists else "secret/create", secret_path)
+            secret, version = secrets.write(secret_path, body["data"], cas)
             return Response(200, envelope(version_metadata(secret, version)))
 
     def patch(self, req, okmsId, path):
@@ -167,9 +183,11 @@ class KV2:
         if not isinstance(body["data"], dict):
             raise DataPlaneError(400, "field 'data' must be a JSON object (a merge patch)", domain=SECRETS)
         cas = _cas_option(body)
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/version/create", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             current = secrets.version(secret, None)
             refusal = self._readable(secret, current)
             if refusal is not None:
@@ -179,18 +197,22 @@ class KV2:
             return Response(200, envelope(version_metadata(secret, version)))
 
     def delete_latest(self, req, okmsId, path):
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/version/deactivate", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             secrets.set_states(secret["path"], [secret["currentVersion"]], "DEACTIVATED")
         return Response(204, None)
 
     def read_subkeys(self, req, okmsId, path):
         number = parse_number(req.arg("version", "0"), "version", "Version")
         depth = parse_number(req.arg("depth", "0"), "depth", "Depth")
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/subKeys/get", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             version = secrets.version(secret, number)
             if version["state"] != "ACTIVE":
                 raise SecretError(404, "Client::NotFound", f"version {version['id']} of secret "
@@ -201,9 +223,11 @@ class KV2:
     # -- version states ------------------------------------------------------------------
 
     def _set_states(self, req, okms_id, path, state):
+        secret_path = path_from_url(path)
+        require(self.store, req, okms_id, STATE_ACTIONS[state], secret_path)
         numbers = _versions(req)
         with self.store.lock:
-            manager(self.store, okms_id).set_states(path_from_url(path), numbers, state)
+            manager(self.store, okms_id).set_states(secret_path, numbers, state)
         return Response(204, None)
 
     def soft_delete(self, req, okmsId, path):
@@ -219,7 +243,8 @@ class KV2:
 
     def _list(self, req, okms_id, folder):
         with self.store.lock:
-            names = manager(self.store, okms_id).children(folder)
+            names = manager(self.store, okms_id).children(
+                folder, lambda secret_path: may_get(self.store, req, okms_id, secret_path))
         if not names:
             raise SecretError(404, "Client::NotFound", f"nothing is stored under {folder or '/'!r}")
         keys, headers = self.paginator.page([((n,), n) for n in names], req.headers,
@@ -232,9 +257,11 @@ class KV2:
     def read_metadata(self, req, okmsId, path):
         if req.method.upper() == "LIST" or query_flag(req, "list"):
             return self._list(req, okmsId, path_from_url(path))
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/get", secret_path)
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             return Response(200, envelope({
                 "cas_required": secret["casRequired"], "created_time": secret["createdAt"],
                 "current_version": secret["currentVersion"],
@@ -247,16 +274,20 @@ class KV2:
                              for v in sorted(secret["versions"].values(), key=lambda v: v["id"])}}))
 
     def write_metadata(self, req, okmsId, path):
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/updateMetadata", secret_path)
         body = request_json(req, tuple(METADATA_NAMES))
         with self.store.lock:
-            manager(self.store, okmsId).update_metadata(path_from_url(path), _metadata_changes(body))
+            manager(self.store, okmsId).update_metadata(secret_path, _metadata_changes(body))
         return Response(204, None)
 
     def patch_metadata(self, req, okmsId, path):
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/updateMetadata", secret_path)
         body = request_json(req, tuple(METADATA_NAMES))
         with self.store.lock:
             secrets = manager(self.store, okmsId)
-            secret = secrets.find(path_from_url(path))
+            secret = secrets.find(secret_path)
             changes = _metadata_changes(body)
             if isinstance(changes.get("customMetadata"), dict):
                 changes["customMetadata"] = merge_patch(secret["customMetadata"], changes["customMetadata"])
@@ -264,6 +295,8 @@ class KV2:
         return Response(204, None)
 
     def delete_metadata(self, req, okmsId, path):
+        secret_path = path_from_url(path)
+        require(self.store, req, okmsId, "secret/delete", secret_path)
         with self.store.lock:
-            manager(self.store, okmsId).delete(path_from_url(path))
+            manager(self.store, okmsId).delete(secret_path)
         return Response(204, None)

@@ -91,21 +91,14 @@ def _make_ca(subject, key, days):
     )
 
 
-def make_server_identity():
-    """CA + TLS server certificate for 127.0.0.1 / localhost (both planes)."""
-    ca_key = ec.generate_private_key(ec.SECP384R1())
-    ca_subject = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OKMS emulator"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "OKMS emulator server CA"),
-    ])
-    ca_cert = _make_ca(ca_subject, ca_key, 3650)
-    key = ec.generate_private_key(ec.SECP256R1())
+def _server_certificate(ca_subject, ca_key, public_key):
+    """A TLS server certificate for 127.0.0.1 / localhost, issued by the emulator's server CA."""
     now = utcnow()
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
         .issuer_name(ca_subject)
-        .public_key(key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=3650))
@@ -122,12 +115,30 @@ def make_server_identity():
         )
         .sign(ca_key, hashes.SHA256())
     )
+
+
+def make_server_identity():
+    """CA + TLS server certificate for 127.0.0.1 / localhost (both planes, and the ECDSA KMIP listener)."""
+    ca_key = ec.generate_private_key(ec.SECP384R1())
+    ca_subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "OKMS emulator"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "OKMS emulator server CA"),
+    ])
+    ca_cert = _make_ca(ca_subject, ca_key, 3650)
+    key = ec.generate_private_key(ec.SECP256R1())
     return {
         "caPEM": cert_to_pem(ca_cert),
         "caKeyPEM": key_to_pem(ca_key),
-        "certificatePEM": cert_to_pem(cert),
+        "certificatePEM": cert_to_pem(_server_certificate(ca_subject, ca_key, key.public_key())),
         "keyPEM": key_to_pem(key),
     }
+
+
+def make_rsa_server_identity(ca_pem, ca_key_pem):
+    """An RSA TLS server certificate (the RSA KMIP listener), issued by the same server CA."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = _server_certificate(load_cert(ca_pem).subject, load_key(ca_key_pem), key.public_key())
+    return {"certificatePEM": cert_to_pem(cert), "keyPEM": key_to_pem(key)}
 
 
 def make_kms_cas(okms_id):
@@ -224,6 +235,36 @@ def issue_credential_certificate(ca, okms_id, credential_id, public_key, not_bef
         .sign(ca_key, hashes.SHA256())
     )
     return cert_to_pem(cert)
+
+
+def okms_domain(cert):
+    """The okmsId an access certificate is for (its SAN UPN ``okms.domain:<okmsId>``), or None."""
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    for name in names.get_values_for_type(x509.OtherName):
+        if name.type_id != UPN_OID:
+            continue
+        text = _utf8_string(name.value)
+        if text is not None and text.startswith("okms.domain:"):
+            return text[len("okms.domain:"):]
+    return None
+
+
+def _utf8_string(der):
+    """The text of a DER UTF8String (what ``upn_der`` writes), None for anything else."""
+    if len(der) < 2 or der[0] != 0x0C:
+        return None
+    length, offset = der[1], 2
+    if length & 0x80:
+        size = length & 0x7F
+        length, offset = int.from_bytes(der[2:2 + size], "big"), 2 + size
+    raw = der[offset:offset + length]
+    try:
+        return raw.decode("utf-8") if len(raw) == length else None
+    except UnicodeDecodeError:
+        return None
 
 
 def issued_by(cert, ca_pem):

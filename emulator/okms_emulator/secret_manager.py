@@ -303,12 +303,13 @@ class SecretManager:
         self._save_if_expired()
         return out
 
-    def children(self, folder):
-        """The next level under ``folder`` ("" or a path): names, sub-folders ending in ``/``."""
+    def children(self, folder, shown=lambda path: True):
+        """The next level under ``folder`` ("" or a path): names, sub-folders ending in ``/``.
+        Only the secrets for which ``shown(path)`` holds count (a sub-folder shows if one of them is in it)."""
         prefix = folder + "/" if folder else ""
         names = set()
         for path in self.secrets:
-            if path.startswith(prefix):
+            if path.startswith(prefix) and shown(path):
                 head, slash, _ = path[len(prefix):].partition("/")
                 names.add(head + slash)
         return sorted(names)

@@ -27,8 +27,10 @@ Schema (keys are the API's own names where a field is returned as-is)::
           },
           "credentials": {"<credentialId>": {...}},
           "secretConfig": {...}, "secrets": {"<path>": {...}}   # see secret_manager.py
+          "kmipObjects": {"<uniqueIdentifier>": {...}}          # see kmip_objects.py
         }
       },
+      "iam": {"policies": {"<policyId>": {...}}},   # see iam.py
       ...                             # ordering, services, notifications
     }
 

@@ -5,6 +5,7 @@ import json
 import requests
 
 from conftest import Api, oauth_client
+from okms_emulator.audit import is_mutating
 
 
 def _lines(conn):
@@ -45,3 +46,14 @@ def test_reads_do_not_mutate(api, conn, kms_id):
     api.get(f"/v2/okms/resource/{kms_id}/credential")
     api.get("/me/notification/email/history")
     assert not any(l["mutating"] for l in _lines(conn)[before:])
+
+
+def test_kmip_operations_that_mutate():
+    """KMIP lines: the operation is the method; those that change objects are mutating, failed or not."""
+    for operation in ("Create", "CreateKeyPair", "Register", "Activate", "Revoke", "Destroy", "Rekey",
+                      "ModifyAttribute"):
+        assert is_mutating("kmip", operation, "/kmip/x/y") is True, operation
+    for operation in ("Get", "GetAttributes", "GetAttributeList", "Locate", "Encrypt", "Decrypt", "Sign",
+                      "SignatureVerify", "Query", "DiscoverVersions", None):
+        assert is_mutating("kmip", operation, "/kmip/x") is False, operation
+    assert is_mutating("data", "Create", "/api/x") is False  # not an HTTP method on the REST planes

@@ -238,10 +238,35 @@ def test_context_is_bound(call):
     assert_error(*call("POST", base + "/decrypt", {"ciphertext": plain_ct, "context": "tenant-a"}), 400)
 
 
+def test_context_limits_and_messages(call):
+    key = aes(call)
+    base = f"/v1/servicekey/{key['id']}"
+    longest = "c" * 64
+    ct = call("POST", base + "/encrypt", {"plaintext": b64(b"p"), "context": longest})[1]["ciphertext"]
+    assert unb64(call("POST", base + "/decrypt", {"ciphertext": ct, "context": longest})[1]["plaintext"]) == b"p"
+    for body in ({"plaintext": b64(b"p"), "context": "c" * 65}, {"plaintext": b64(b"p"), "context": 7}):
+        status, resp = call("POST", base + "/encrypt", body)
+        assert_error(status, resp, 400)
+        assert "'context'" in resp["errors"][0] and "64" in resp["errors"][0]
+    status, resp = call("POST", base + "/decrypt", {"ciphertext": ct, "context": "c" * 65})
+    assert_error(status, resp, 400)
+    assert "'context'" in resp["errors"][0]
+    # A different context: 400, and the message says what can be wrong, never the plaintext.
+    status, resp = call("POST", base + "/decrypt", {"ciphertext": ct, "context": "other"})
+    assert_error(status, resp, 400)
+    assert "context" in resp["errors"][0] and "decryption failed" in resp["errors"][0]
+    # An empty context binds nothing: it is the same as none (README, unconfirmed points).
+    empty = call("POST", base + "/encrypt", {"plaintext": b64(b"p"), "context": ""})[1]["ciphertext"]
+    assert call("POST", base + "/decrypt", {"ciphertext": empty})[0] == 200
+    assert call("POST", base + "/decrypt", {"ciphertext": empty, "context": None})[0] == 200
+
+
 def test_decrypt_rejects_other_key_and_tampering(call):
     key, other = aes(call), aes(call)
     ct = call("POST", f"/v1/servicekey/{key['id']}/encrypt", {"plaintext": b64(b"data")})[1]["ciphertext"]
-    assert_error(*call("POST", f"/v1/servicekey/{other['id']}/decrypt", {"ciphertext": ct}), 400)
+    status, resp = call("POST", f"/v1/servicekey/{other['id']}/decrypt", {"ciphertext": ct})
+    assert_error(status, resp, 400)
+    assert other["id"] in resp["errors"][0]  # names the key it was not made with
     parts = ct.split(".")
     body = bytearray(unb64u(parts[3]))
     body[0] ^= 1
@@ -256,7 +281,12 @@ def test_plaintext_limits(call):
     ct = call("POST", path, {"plaintext": b64(b"\x01" * 4096)})[1]["ciphertext"]
     decrypted = call("POST", f"/v1/servicekey/{key['id']}/decrypt", {"ciphertext": ct})[1]["plaintext"]
     assert unb64(decrypted) == b"\x01" * 4096
-    assert_error(*call("POST", path, {"plaintext": b64(b"\x01" * 4097)}), 400)
+    status, resp = call("POST", path, {"plaintext": b64(b"\x01" * 4097)})
+    assert_error(status, resp, 400)
+    assert "'plaintext'" in resp["errors"][0] and "4097" in resp["errors"][0] and "4096" in resp["errors"][0]
+    assert len(b64(b"\x01" * 4096)) == 5464  # the spec's maxLength of the base64 member
+    assert_error(*call("POST", path, {"plaintext": ""}), 400)  # minLength 1
+    assert_error(*call("POST", path, {"plaintext": b64(b"x"), "aad": "x"}), 400)  # additionalProperties false
     assert_error(*call("POST", path, {"plaintext": "not base64!"}), 400)
     assert_error(*call("POST", path, {}), 400)
     assert_error(*call("POST", path, raw=b"{not json"), 400)
@@ -362,24 +392,74 @@ def test_sign_verify(signing_keys, kind, alg):
     assert junk == (200, {"result": False})
 
 
-@pytest.mark.parametrize("kind,alg", [("RSA", "PS384"), ("P-256", "ES256")])
-def test_sign_prehashed_digest(signing_keys, kind, alg):
-    st, call, ids = signing_keys
+def digest_of(alg, message):
     h = hashes.Hash(HASHES[alg[2:]]())
-    h.update(MESSAGE)
-    digest = h.finalize()
-    status, resp = call("POST", f"/v1/servicekey/{ids[kind]}/sign", {"message": b64(digest), "alg": alg, "isdigest": True})
+    h.update(message)
+    return h.finalize()
+
+
+@pytest.mark.parametrize("kind,alg", SIGN_CASES)
+def test_sign_prehashed_digest(signing_keys, kind, alg):
+    """isdigest true: the client hashes locally and sends the digest; the signature is the message's."""
+    st, call, ids = signing_keys
+    base = f"/v1/servicekey/{ids[kind]}"
+    digest = digest_of(alg, MESSAGE)
+    status, resp = call("POST", base + "/sign", {"message": b64(digest), "alg": alg, "isdigest": True})
     assert status == 200
-    independent_verify(public_key(st, ids[kind]), alg, unb64(resp["signature"]), MESSAGE)
-    assert_error(*call("POST", f"/v1/servicekey/{ids[kind]}/sign",
-                       {"message": b64(digest[:-1]), "alg": alg, "isdigest": True}), 400)
+    signature = unb64(resp["signature"])
+    if alg.startswith("ES"):
+        assert len(signature) == {"P-256": 64, "P-384": 96, "P-521": 132}[kind]  # raw r||s, fixed length
+    independent_verify(public_key(st, ids[kind]), alg, signature, MESSAGE)
+    independent_verify(public_key(st, ids[kind]), alg, signature, digest, prehashed=True)
+    # The same signature verifies both ways on the KMS: digest with isdigest, message without.
+    assert call("POST", base + "/verify", {"message": b64(digest), "signature": resp["signature"], "alg": alg,
+                                           "isdigest": True}) == (200, {"result": True})
+    assert call("POST", base + "/verify", {"message": b64(MESSAGE), "signature": resp["signature"], "alg": alg,
+                                           "isdigest": False}) == (200, {"result": True})
+    assert call("POST", base + "/verify", {"message": b64(digest_of(alg, b"other")), "signature": resp["signature"],
+                                           "alg": alg, "isdigest": True}) == (200, {"result": False})
+    status, resp = call("POST", base + "/sign", {"message": b64(digest[:-1]), "alg": alg, "isdigest": True})
+    assert_error(status, resp, 400)
+    assert "isdigest" in resp["errors"][0] and str(len(digest)) in resp["errors"][0]
+    assert_error(*call("POST", base + "/sign", {"message": b64(digest), "alg": alg, "isdigest": "yes"}), 400)
+
+
+def test_sign_message_limits(signing_keys):
+    _, call, ids = signing_keys
+    base = f"/v1/servicekey/{ids['P-256']}"
+    assert call("POST", base + "/sign", {"message": b64(b"m" * 4096), "alg": "ES256"})[0] == 200
+    status, resp = call("POST", base + "/sign", {"message": b64(b"m" * 4097), "alg": "ES256"})
+    assert_error(status, resp, 400)
+    assert "'message'" in resp["errors"][0] and "4096" in resp["errors"][0]
+    assert_error(*call("POST", base + "/sign", {"message": "", "alg": "ES256"}), 400)
+    assert_error(*call("POST", base + "/sign", {"alg": "ES256"}), 400)
+    assert_error(*call("POST", base + "/sign", {"message": b64(MESSAGE)}), 400)
+
+
+def test_verify_takes_what_the_spec_requires_only(signing_keys):
+    """VerifyRequest requires signature only: an EC key's curve gives the alg; RSA needs it."""
+    _, call, ids = signing_keys
+    sig = call("POST", f"/v1/servicekey/{ids['P-384']}/sign",
+               {"message": b64(MESSAGE), "alg": "ES384"})[1]["signature"]
+    assert call("POST", f"/v1/servicekey/{ids['P-384']}/verify", {"message": b64(MESSAGE), "signature": sig}) == \
+        (200, {"result": True})
+    # No message: the empty message, which this signature is not of.
+    assert call("POST", f"/v1/servicekey/{ids['P-384']}/verify", {"signature": sig}) == (200, {"result": False})
+    status, resp = call("POST", f"/v1/servicekey/{ids['RSA']}/verify", {"message": b64(MESSAGE), "signature": sig})
+    assert_error(status, resp, 400)
+    assert "'alg'" in resp["errors"][0] and ids["RSA"] in resp["errors"][0]
+    assert_error(*call("POST", f"/v1/servicekey/{ids['P-384']}/verify", {"message": b64(MESSAGE)}), 400)
 
 
 @pytest.mark.parametrize("kind,alg", [("RSA", "ES256"), ("P-256", "ES384"), ("P-384", "RS256"), ("P-521", "ES256"),
                                       ("RSA", "HS256")])
 def test_wrong_alg_is_refused(signing_keys, kind, alg):
     _, call, ids = signing_keys
-    assert_error(*call("POST", f"/v1/servicekey/{ids[kind]}/sign", {"message": b64(MESSAGE), "alg": alg}), 400)
+    status, resp = call("POST", f"/v1/servicekey/{ids[kind]}/sign", {"message": b64(MESSAGE), "alg": alg})
+    assert_error(status, resp, 400)
+    assert alg in resp["errors"][0]
+    if alg != "HS256":  # an alg of the spec's list: the message also names the key it does not fit
+        assert ids[kind] in resp["errors"][0]
     assert_error(*call("POST", f"/v1/servicekey/{ids[kind]}/verify",
                        {"message": b64(MESSAGE), "signature": b64(b"x" * 64), "alg": alg}), 400)
 
@@ -397,11 +477,15 @@ def test_sign_needs_active_key_verify_does_not(call):
     base = f"/v1/servicekey/{key['id']}"
     sig = call("POST", base + "/sign", {"message": b64(MESSAGE), "alg": "ES256"})[1]["signature"]
     call("POST", base + "/deactivate", {"reason": "cessation_of_operation"})
-    assert_error(*call("POST", base + "/sign", {"message": b64(MESSAGE), "alg": "ES256"}), 400)
+    status, resp = call("POST", base + "/sign", {"message": b64(MESSAGE), "alg": "ES256"})
+    assert_error(status, resp, 400)
+    assert key["id"] in resp["errors"][0] and "deactivated" in resp["errors"][0]
     assert call("POST", base + "/verify", {"message": b64(MESSAGE), "signature": sig, "alg": "ES256"}) == \
         (200, {"result": True})
     oct_key = aes(call)
-    assert_error(*call("POST", f"/v1/servicekey/{oct_key['id']}/sign", {"message": b64(MESSAGE), "alg": "ES256"}), 400)
+    status, resp = call("POST", f"/v1/servicekey/{oct_key['id']}/sign", {"message": b64(MESSAGE), "alg": "ES256"})
+    assert_error(status, resp, 400)  # a key without the sign operation
+    assert oct_key["id"] in resp["errors"][0] and "'sign'" in resp["errors"][0]
 
 
 # --- random, routing, errors ---------------------------------------------------

@@ -16,6 +16,11 @@ def test_restart_keeps_everything(tmp_path):
         api.call("POST", f"/v2/okms/resource/{okms_id}/secret",
                  {"path": "kept/db", "version": {"data": {"password": "p1"}}, "metadata": {"maxVersions": 4}})
         api.put(f"/v2/okms/resource/{okms_id}/secretConfig", casRequired=True)
+        policy = api.call("POST", "/v2/iam/policy", {
+            "name": "kept", "identities": ["urn:v1:eu:identity:user:xx1111-ovh/app"],
+            "resources": [{"urn": f"urn:v1:eu:resource:okms:{okms_id}"}],
+            "permissions": {"allow": [{"action": "okms:apikms:secret/get"}]}})
+        policies = api.get("/v2/iam/policy")
         cred = api.post(f"/v2/okms/resource/{okms_id}/credential", name="p", identityURNs=[URN])
         ready = wait_ready(api, okms_id, cred["id"])
         (tmp_path / "c.pem").write_text(ready["certificatePEM"])
@@ -33,6 +38,9 @@ def test_restart_keeps_everything(tmp_path):
         secret = api2.get(f"/v2/okms/resource/{okms_id}/secret/kept/db", includeData="true")
         assert secret["version"]["data"] == {"password": "p1"} and secret["metadata"]["maxVersions"] == 4
         assert api2.get(f"/v2/okms/resource/{okms_id}/secretConfig")["casRequired"] is True
+        # IAM policies, the built-in one too (not made twice)
+        assert api2.get(f"/v2/iam/policy/{policy['id']}") == policy
+        assert api2.get("/v2/iam/policy") == policies
         # the KMS CA is trusted again by the restarted data plane
         response = requests.get(f"{conn2['data_endpoint']}/api/{okms_id}/v1/servicekey",
                                 cert=(str(tmp_path / "c.pem"), str(tmp_path / "c.key")), verify=conn2["ca_path"])
