@@ -78,7 +78,10 @@ def check_tarball(tarball):
 
 def write_inventory(path, work_dir, conn):
     hosts = {name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                    "okms_cert_dir": os.path.join(work_dir, "hosts", name, "okms")} for name in HOSTS}
+                    "okms_cert_dir": os.path.join(work_dir, "hosts", name, "okms"),
+                    "app_dir": os.path.join(work_dir, "hosts", name, "app")} for name in HOSTS}
+    for host in hosts.values():
+        os.makedirs(host["app_dir"], exist_ok=True)
     variables = {
         "okms_api_endpoint": conn["endpoint"],
         "okms_api_application_key": conn["application_key"],
@@ -87,17 +90,23 @@ def write_inventory(path, work_dir, conn):
         "okms_api_ca_path": conn["ca_path"],
         "okms_instance_name": "installed-collection",
         "okms_region": "eu-west-gra",
-        # demo/verify.yml encrypts with the key named demo_key_name.
+        # demo/verify.yml encrypts with the key named demo_key_name, and signs with demo_signing_key_name.
         "okms_service_keys": [{"name": "check-oct", "type": "oct", "size": 256,
-                               "operations": ["encrypt", "decrypt"]}],
+                               "operations": ["encrypt", "decrypt"]},
+                              {"name": "check-ec", "type": "EC", "curve": "P-256",
+                               "operations": ["sign", "verify"]}],
         "demo_key_name": "check-oct",
+        "demo_signing_key_name": "check-ec",
         # demo/verify.yml reads the secret demo_secret_path back with the okms_secret lookup.
         "okms_secrets": [{"path": "check/app/db", "overwrite": False, "data": {
             "username": "demo",
             "password": "{{ lookup('ansible.builtin.password', '/dev/null', length=24, chars=['ascii_letters', 'digits']) }}"}}],
         "demo_secret_path": "check/app/db",
+        # Each host writes it to app_dir/db.env with its own certificate; verify.yml checks the file.
+        "okms_secret_files": [{"path": "check/app/db", "dest": "{{ app_dir }}/db.env", "format": "env"}],
         "okms_credential_identity_urns": ["urn:v1:eu:identity:account:%s" % conn["account"]],
-        "demo_server_ca": conn["ca_path"],
+        # The hosts' okms.yaml names the emulator's data-plane CA, deployed as rest-ca.pem.
+        "okms_rest_ca_file": conn["ca_path"],
     }
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"all": {"hosts": hosts, "vars": variables}}, handle, indent=1)  # JSON is YAML

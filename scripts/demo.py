@@ -5,10 +5,11 @@ Starts the emulator, then runs `ansible-playbook ovhcloud.kms.bootstrap` (from
 the collection copy in --collections-root) for three local hosts, each a
 directory of its own: it orders a KMS, creates an oct, an RSA and an EC key,
 writes a secret with a generated password, and deploys a certificate, its
-private key, the CA and an okms.yaml on every host. demo/verify.yml then reads
-the secret back with the okms_secret lookup (showing only its length) and has
-every host encrypt and decrypt a message over mutual TLS with its own files. A
-second run must change nothing.
+private key, the CAs and an okms.yaml on every host, and on every host a file
+written from the secret with the host's own certificate. demo/verify.yml then
+reads the secret back with the okms_secret lookup (showing only its length) and
+has every host encrypt and decrypt a message and sign and verify a file, over
+mutual TLS with its own files. A second run must change nothing.
 
 The API credentials reach the modules as OVH_* environment variables, the way
 an AWX credential of extensions/awx/credential_type_ovhcloud_api.yml injects
@@ -30,9 +31,9 @@ from playbook_run import PlaybookFailed, log_tail, run_playbook  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOSTS = ("host1", "host2", "host3")
-# demo/verify.yml prints one summary line for the KMS, one for the secret, and three per host.
+# demo/verify.yml prints one summary line for the KMS, one for the secret, and four per host.
 LINES_PER_PLAY = 2
-LINES_PER_HOST = 3
+LINES_PER_HOST = 4
 
 
 class DemoError(Exception):
@@ -55,12 +56,15 @@ def write_inventory(path, work_dir, conn):
             "ansible_connection": "local",
             "ansible_python_interpreter": sys.executable,
             "okms_cert_dir": os.path.join(work_dir, "hosts", name, "okms"),
+            "app_dir": os.path.join(work_dir, "hosts", name, "app"),
         }
+        os.makedirs(hosts[name]["app_dir"], exist_ok=True)
     inventory = {"all": {"hosts": hosts, "vars": {
         "okms_credential_identity_urns": ["urn:v1:eu:identity:account:%s" % conn["account"]],
-        # The controller trusts the emulator's API certificate, the hosts its data plane's.
+        # The controller trusts the emulator's API certificate; the hosts get its data plane's CA as rest-ca.pem,
+        # named by their okms.yaml.
         "okms_api_ca_path": conn["ca_path"],
-        "demo_server_ca": conn["ca_path"],
+        "okms_rest_ca_file": conn["ca_path"],
     }}}
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(inventory, handle, indent=1)  # JSON is YAML
@@ -126,8 +130,8 @@ def demo(work_dir, collections_root, log_path):
              "demo-ec, secret demo/app/db, a certificate on each of %d hosts" % len(HOSTS))
         _recap, lines = playbook(args, env, log_path, "first run")
 
-        step("The secret read back by the lookup; on each host: the deployed files, then a message encrypted and "
-             "decrypted over mTLS with its own key")
+        step("The secret read back by the lookup; on each host: the deployed files, a message encrypted and "
+             "decrypted, the secret file written and a release signed, all over mTLS with its own key")
         if len(lines) != LINES_PER_PLAY + LINES_PER_HOST * len(HOSTS):
             raise DemoError("demo/verify.yml printed %d summary lines, not %d"
                             % (len(lines), LINES_PER_PLAY + LINES_PER_HOST * len(HOSTS)))
@@ -140,7 +144,8 @@ def demo(work_dir, collections_root, log_path):
         changed = sorted(host for host, counts in recap.items() if counts["changed"])
         if changed:
             raise DemoError("the second run changed something on %s" % ", ".join(changed))
-        say("changed=0 on every host, and every host still encrypts and decrypts")
+        say("changed=0 on every host (the secret files and signatures are kept), and every host still encrypts, "
+            "decrypts and verifies")
 
         step("Stopping the emulator")
     say("done. The hosts' files are in %s/hosts/, the emulator's state in %s" % (work_dir, state_dir))

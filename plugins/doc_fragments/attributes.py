@@ -26,7 +26,8 @@ attributes:
 """
 
     # A module that talks to the OVHcloud API: member of the okms action group, no target platform.
-    API = r"""
+    # (Not named API: ansible-core resolves ovhcloud.kms.attributes.api to the ovhcloud.kms.api fragment.)
+    API_MODULE = r"""
 attributes:
   action_group:
     description:
@@ -39,6 +40,23 @@ attributes:
     description: Target OS/families that can be operated against.
     support: N/A
     platforms: all
+"""
+
+    # A module that runs on the managed host and uses a KMS through its REST API: member of the okms action
+    # group (module_defaults can give it the OVHcloud API settings an OAuth2 identity needs).
+    DATA_PLANE_MODULE = r"""
+attributes:
+  action_group:
+    description:
+      - Part of the C(ovhcloud.kms.okms) action group, so C(module_defaults) can set the connection
+        options once for every module of the collection.
+    support: full
+    membership:
+      - ovhcloud.kms.okms
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
 """
 
     # A module that runs on the managed host and does not talk to the OVHcloud API.

@@ -304,7 +304,7 @@ def collect_pages(fetch_page, method="GET", path=None):
         seen.add(cursor)
 
 
-def tls_failure_message(url, exc, server_clock):
+def tls_failure_message(url, exc, server_clock, client_cert=False):
     """What to say about a TLS failure: a certificate outside its validity dates usually means a wrong clock."""
     reason = transport_reason(exc)
     text = str(exc).lower()
@@ -320,6 +320,19 @@ def tls_failure_message(url, exc, server_clock):
         return ("TLS error talking to %s: the server's certificate has expired by this machine's clock, which is "
                 "likely wrong (ahead): %s. Set the clock right (NTP), then run again; if the clock is right, the "
                 "server's certificate really has expired (%s)" % (contacted_url(url), times, reason))
+    # The server's alert about the client certificate (mutual TLS to a KMS's REST API).
+    if "alert certificate expired" in text:
+        return ("TLS error talking to %s: the server refused the client certificate: it has expired (or is not yet "
+                "valid) by the server's clock. Renew it: the ovhcloud.kms.okms role replaces certificates before "
+                "they expire (%s)" % (contacted_url(url), reason))
+    if "alert unknown ca" in text or "alert bad certificate" in text or "alert certificate revoked" in text:
+        return ("TLS error talking to %s: the server refused the client certificate (not issued by a CA it trusts, "
+                "or revoked): check client_cert and client_key (%s)" % (contacted_url(url), reason))
+    if client_cert and ("eof occurred" in text or "reset" in text):
+        # TLS 1.3 checks the client certificate after the handshake, and its alert is often lost.
+        return ("TLS error talking to %s: the server closed the connection during the handshake, as it does when it "
+                "refuses the client certificate (not issued by this KMS's CA, or expired): check client_cert and "
+                "client_key (%s)" % (contacted_url(url), reason))
     return "TLS error talking to %s: %s (check validate_certs and ca_path)" % (contacted_url(url), reason)
 
 
@@ -386,7 +399,8 @@ class HttpTransport:
                 never_sent = never_reached_server(exc)
                 reason = transport_reason(exc)
                 if isinstance(exc, requests_exceptions.SSLError):
-                    raise OvhApiError(tls_failure_message(url, exc, self.server_clock), method=method, path=path)
+                    raise OvhApiError(tls_failure_message(url, exc, self.server_clock, bool(self.client_cert)),
+                                      method=method, path=path)
                 if (idempotent or never_sent) and self._may_retry(attempt, started, None):
                     continue
                 if not idempotent and not never_sent:

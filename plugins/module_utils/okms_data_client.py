@@ -27,6 +27,8 @@ from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import
     json_or_none,
     tls_verify,
 )
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_data_config import check_certificate_dates
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_instance_api import InstanceApi
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_auth import BearerTokenAuth
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_errors import KmsApiError, OvhConfigurationError
 
@@ -50,20 +52,21 @@ class KmsDataClient:
     """Client for one KMS's REST API, as one identity (a certificate or a token)."""
 
     def __init__(self, endpoint, okms_id, client_cert=None, client_key=None, token=None, ca_path=None,
-                 validate_certs=True, timeout=30, retry_policy=None, session=None):
+                 validate_certs=True, timeout=30, retry_policy=None, session=None, auth=None, caller=None):
         if not endpoint or not endpoint.startswith("https://"):
             raise OvhConfigurationError("the KMS REST endpoint must be an https:// URL, got %r" % (endpoint,))
         if bool(client_cert) != bool(client_key):
             raise OvhConfigurationError("client_cert and client_key go together (mutual TLS)")
-        if bool(client_cert) == bool(token):
+        if [bool(client_cert), bool(token), auth is not None].count(True) != 1:
             raise OvhConfigurationError("authenticate to the KMS REST API with either client_cert and client_key "
                                         "(mutual TLS) or token, not both and not neither")
         self.endpoint = endpoint.rstrip("/")
         self.okms_id = okms_id
-        self.auth = BearerTokenAuth(token) if token else None
+        # ``auth``: a strategy renewing its own bearer token (OAuth2 client credentials).
+        self.auth = BearerTokenAuth(token) if token else auth
         self.transport = HttpTransport(kms_error_from_response, verify=tls_verify(validate_certs, ca_path),
                                        client_cert=(client_cert, client_key) if client_cert else None,
-                                       timeout=timeout, retry_policy=retry_policy, session=session)
+                                       timeout=timeout, retry_policy=retry_policy, session=session, caller=caller)
 
     def url(self, path):
         """The full URL of an API path such as ``/v1/servicekey``."""
@@ -99,3 +102,33 @@ class KmsDataClient:
             return items, next_token
 
         return collect_pages(fetch_page, path=path)
+
+
+def build_data_client(settings, control_client_factory, validate_certs=True, timeout=30, caller=None):
+    """The KmsDataClient for resolved DataPlaneSettings.
+
+    ``control_client_factory()`` returns the OVHcloud API client; it is called
+    only for an OAuth2 identity (its token strategy, with its token URL,
+    serves both planes) or to read the REST endpoint of the KMS when no
+    option or configuration file gave it.
+    """
+    if settings.auth == "mtls":
+        check_certificate_dates(settings.client_cert)
+    control = None
+    endpoint = settings.rest_endpoint
+    if settings.auth == "oauth2" or not endpoint:
+        control = control_client_factory()
+    if settings.auth == "oauth2" and getattr(control.auth, "name", None) != "oauth2":
+        raise OvhConfigurationError("the KMS REST API takes a certificate or a token: the OVHcloud API credentials "
+                                    "found are application-key ones; give client_id and client_secret, "
+                                    "config_file, client_cert and client_key, or token")
+    if not endpoint:
+        found = InstanceApi(control).get(settings.okms_id, public_ca=False)
+        if found is None:
+            raise OvhConfigurationError("KMS %s does not exist (check %s), so its REST endpoint is unknown"
+                                        % (settings.okms_id, settings.describe("okms_id")))
+        endpoint = found.get("restEndpoint")
+    return KmsDataClient(endpoint, settings.okms_id, client_cert=settings.client_cert,
+                         client_key=settings.client_key, token=settings.token, ca_path=settings.ca_path,
+                         validate_certs=validate_certs, timeout=timeout, caller=caller,
+                         auth=control.auth if settings.auth == "oauth2" else None)

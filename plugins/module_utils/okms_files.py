@@ -110,6 +110,64 @@ class NewFileStat:
     st_mode = stat.S_IFREG | 0o600
 
 
+def user_name(user):
+    """A user's name, from a name or a uid (a uid without a name stays a number)."""
+    try:
+        return pwd.getpwuid(int(user)).pw_name if str(user).isdigit() else str(user)
+    except KeyError:
+        return str(user)
+
+
+def group_name(group):
+    """A group's name, from a name or a gid (a gid without a name stays a number)."""
+    try:
+        return grp.getgrgid(int(group)).gr_name if str(group).isdigit() else str(group)
+    except KeyError:
+        return str(group)
+
+
+class FileAttributes:
+    """A file's mode (octal text), owner and group, as diffs show them: never its content."""
+
+    def __init__(self, mode, owner, group):
+        self.mode = mode
+        self.owner = user_name(owner)
+        self.group = group_name(group)
+
+    @classmethod
+    def of(cls, path):
+        """The attributes ``path`` has, or None when it does not exist."""
+        if not os.path.lexists(path):
+            return None
+        status = os.stat(path)
+        return cls("%04o" % (status.st_mode & 0o7777), status.st_uid, status.st_gid)
+
+    @classmethod
+    def predicted(cls, module, path, mode, owner=None, group=None):
+        """What writing ``path`` with these options would leave: the options, else what the file (or a new one) has."""
+        exists = os.path.exists(path)
+        status = os.stat(path) if exists else NewFileStat()
+        return cls(mode_text(module, status, mode),
+                   owner if owner is not None else (status.st_uid if exists else os.geteuid()),
+                   group if group is not None else (status.st_gid if exists else os.getegid()))
+
+    def as_dict(self):
+        return dict(mode=self.mode, owner=self.owner, group=self.group)
+
+    def line(self, template="mode %s, owner %s, group %s\n"):
+        return template % (self.mode, self.owner, self.group)
+
+
+def mode_text(module, status, mode):
+    """The octal text of ``mode`` (an int, octal text or symbolic mode) applied to a file of ``status``."""
+    if isinstance(mode, int):
+        return "%04o" % mode
+    try:
+        return "%04o" % int(mode, 8)
+    except ValueError:
+        return "%04o" % module._symbolic_mode_to_octal(status, mode)
+
+
 def check_file_attributes(mode_option, mode, owner, group):
     """Raise FilePathError when the mode, owner or group files are to be given cannot be applied.
 

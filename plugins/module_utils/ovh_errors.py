@@ -52,11 +52,16 @@ class OvhApiError(Exception):
             parts.append(str(self.error_code))
         text = ", ".join(parts)
         text = "%s: %s" % (text, self.message) if text else self.message
-        if self.query_id:
-            text += " (%s: %s)" % (self.query_id_label, self.query_id)
+        references = self.references()
+        if references:
+            text += " (%s)" % ", ".join("%s: %s" % pair for pair in references)
         if self.action:
             text = "cannot %s: %s" % (self.action, text)
         return text
+
+    def references(self):
+        """The identifiers support asks for, as (label, value) pairs."""
+        return [(self.query_id_label, self.query_id)] if self.query_id else []
 
     def to_result(self):
         """Structured fields for fail_json, so playbooks can branch on them."""
@@ -102,6 +107,10 @@ class KmsApiError(OvhApiError):
     def __init__(self, message, error_id=None, **kwargs):
         super(KmsApiError, self).__init__(message, **kwargs)
         self.error_id = error_id
+
+    def references(self):
+        found = [("error_id", self.error_id)] if self.error_id else []
+        return found + super(KmsApiError, self).references()
 
     def to_result(self):
         result = super(KmsApiError, self).to_result()

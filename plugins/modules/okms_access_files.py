@@ -146,18 +146,17 @@ files:
       returned: always
 """
 
-import grp
 import os
-import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_files import (
+    FileAttributes,
     FilePathError,
-    NewFileStat,
     check_file_attributes,
     check_writable,
     ensure_file,
+    mode_text,
     read_file,
 )
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_reconciler import Reconciler, TaskError
@@ -250,13 +249,13 @@ class AccessFilesReconciler(Reconciler):
         if os.path.isdir(request.path):
             if request.directory_mode is None:
                 return None
-            before = _octal(os.stat(request.path).st_mode & 0o7777)
+            before = FileAttributes.of(request.path).mode
             if not module.set_mode_if_different(request.path, request.directory_mode, False):
                 return None
             self.changed = True
             return dict(before_header=request.path, after_header=request.path,
                         before="directory mode: %s\n" % before,
-                        after="directory mode: %s\n" % self.mode_text(request.path, request.directory_mode))
+                        after="directory mode: %s\n" % mode_text(module, os.stat(request.path), request.directory_mode))
         self.changed = True
         if not module.check_mode:
             missing = []
@@ -276,59 +275,19 @@ class AccessFilesReconciler(Reconciler):
         return dict(before={"path": request.path, "state": "absent"},
                     after={"path": request.path, "state": "directory"})
 
-    def mode_text(self, path, mode):
-        """The octal text of ``mode`` (which may be symbolic) as it applies to ``path`` (a new file if missing)."""
-        if isinstance(mode, int):
-            return _octal(mode)
-        try:
-            return _octal(int(mode, 8))
-        except ValueError:
-            status = os.stat(path) if os.path.exists(path) else NewFileStat()
-            return _octal(self.module._symbolic_mode_to_octal(status, mode))
-
     def describe(self, path):
         """The diff text of a file as it is: attributes, then content; None when it does not exist."""
         content = read_file(path)
         if content is None:
             return None
-        return self.attributes_text(path) + content.decode("utf-8", "replace")
-
-    def attributes_text(self, path):
-        status = os.stat(path)
-        return ATTRIBUTES_LINE % (_octal(status.st_mode & 0o7777), _user(status.st_uid), _group(status.st_gid))
-
-    def predicted_attributes_text(self, path):
-        """What a check-mode run would give ``path``: the options, else what the file (or a new one) has."""
-        request = self.request
-        exists = os.path.exists(path)
-        status = os.stat(path) if exists else None
-        owner = request.owner if request.owner is not None else _user(status.st_uid if exists else os.geteuid())
-        group = request.group if request.group is not None else _group(status.st_gid if exists else os.getegid())
-        return ATTRIBUTES_LINE % (self.mode_text(path, request.mode), _user(owner), _group(group))
+        return FileAttributes.of(path).line(ATTRIBUTES_LINE) + content.decode("utf-8", "replace")
 
     def file_diff(self, path, before, content):
         """The diff entry of a file that changes: its attributes and content, before and after."""
-        attributes = self.predicted_attributes_text(path) if self.check_mode else self.attributes_text(path)
-        return dict(before_header=path, after_header=path, before=before or "", after=attributes + content)
-
-
-def _octal(mode):
-    return "%04o" % mode
-
-
-def _user(user):
-    """A user's name (from a name or a uid; a uid without a name stays a number)."""
-    try:
-        return pwd.getpwuid(int(user)).pw_name if str(user).isdigit() else user
-    except KeyError:
-        return str(user)
-
-
-def _group(group):
-    try:
-        return grp.getgrgid(int(group)).gr_name if str(group).isdigit() else group
-    except KeyError:
-        return str(group)
+        request = self.request
+        attributes = (FileAttributes.predicted(self.module, path, request.mode, request.owner, request.group)
+                      if self.check_mode else FileAttributes.of(path))
+        return dict(before_header=path, after_header=path, before=before or "", after=attributes.line(ATTRIBUTES_LINE) + content)
 
 
 def main():

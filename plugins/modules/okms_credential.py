@@ -36,7 +36,7 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
-  - ovhcloud.kms.attributes.api
+  - ovhcloud.kms.attributes.api_module
 attributes:
   check_mode:
     support: full

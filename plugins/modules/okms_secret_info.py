@@ -20,7 +20,7 @@ author:
 extends_documentation_fragment:
   - ovhcloud.kms.api
   - ovhcloud.kms.attributes
-  - ovhcloud.kms.attributes.api
+  - ovhcloud.kms.attributes.api_module
   - ovhcloud.kms.attributes.info_module
 options:
   okms_id:

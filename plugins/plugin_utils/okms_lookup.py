@@ -25,6 +25,11 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.ovhcloud.kms.plugins.module_utils.http_transport import HAS_REQUESTS
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_data_client import build_data_client
+from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_data_config import (
+    DATA_PLANE_ARGUMENT_SPEC,
+    resolve_data_plane,
+)
 from ansible_collections.ovhcloud.kms.plugins.module_utils.okms_module import CONNECTION_ARGUMENT_SPEC
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_api import OvhApiClient
 from ansible_collections.ovhcloud.kms.plugins.module_utils.ovh_config import CREDENTIAL_FIELDS, resolve_config
@@ -72,6 +77,7 @@ class OkmsLookupBase(LookupBase):
     def __init__(self, *args, **kwargs):
         super(OkmsLookupBase, self).__init__(*args, **kwargs)
         self._api_client = None
+        self._data_client = None
         self._given = frozenset()
 
     def run(self, terms, variables=None, **kwargs):
@@ -105,6 +111,37 @@ class OkmsLookupBase(LookupBase):
             name for name in RESOLVED_OPTIONS
             if name in (direct or {}) or any(variables.get(entry) is not None for entry in variable_names[name]))
         self._api_client = None
+        self._data_client = None
+
+    def data_client(self):
+        """The run's one client of a KMS's REST API, configured as a data-plane module is.
+
+        For lookups documented with the ``ovhcloud.kms.data_plane`` fragment too.
+        """
+        if self._data_client is None:
+            params = dict((name, self.get_option(name)) for name in DATA_PLANE_ARGUMENT_SPEC)
+            params["ca_path"] = self.get_option("ca_path")
+            for name in ("client_id", "client_secret"):
+                params[name] = self.get_option(name) if name in self._given else None
+
+            def oauth2_available():
+                options = dict((name, self.get_option(name) if name in self._given else None)
+                               for name in RESOLVED_OPTIONS)
+                try:
+                    return resolve_config(options).auth_method == "oauth2"
+                except OvhConfigurationError:
+                    return False
+
+            try:
+                settings = resolve_data_plane(params, oauth2_available)
+                self._data_client = build_data_client(
+                    settings, self.api_client, validate_certs=self.get_option("validate_certs"),
+                    timeout=self.get_option("timeout"), caller="lookup %s" % self._load_name.rsplit(".", 1)[-1])
+            except OvhConfigurationError as exc:
+                raise AnsibleLookupError("KMS REST API configuration: %s" % exc)
+            except (IOError, OSError) as exc:
+                raise AnsibleLookupError("ca_path: cannot read %s: %s" % (params["ca_path"], exc.strerror or exc))
+        return self._data_client
 
     def api_client(self):
         """The run's one API client (one session; one token, or a server-time lookup only if a timestamp is refused)."""

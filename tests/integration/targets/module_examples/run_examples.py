@@ -101,6 +101,7 @@ CHAINS = [
     ["okms_instance", "okms_instance_info"],
     ["okms_service_key", "okms_service_key_info"],
     ["okms_secret", "okms_secret_info", "lookup.okms_secret"],
+    ["okms_signature", "okms_signature_info"],
 ]
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -138,10 +139,34 @@ def write_csr(path):
         handle.write(csr.public_bytes(serialization.Encoding.PEM))
 
 
+def write_release_archive(path):
+    """A file to sign, as a build would leave it."""
+    with open(path, "wb") as handle:
+        handle.write(os.urandom(64 * 1024))
+
+
+def write_small_file(path):
+    """A small file to encrypt (okms_encrypt's src)."""
+    write_private(path, os.urandom(64))
+
+
+# Where setup.yml puts a host's access to the examples' KMS: client.cert, domain.key and okms.yaml, as the
+# ovhcloud.kms.okms role deploys them (set by main()).
+HOST_ACCESS_DIR = None
+
+
+def write_host_access_config(path):
+    """The okms.yaml of a host that has its access certificate (made by setup.yml; it names the files by absolute path)."""
+    shutil.copyfile(os.path.join(HOST_ACCESS_DIR, "okms.yaml"), path)
+
+
 # (module, option) whose path the module reads: the file is made before the first run.
 INPUT_FILES = {
     ("okms_service_key", "key_path"): write_pem_private_key,
     ("okms_credential", "csr_path"): write_csr,
+    ("okms_signature", "src"): write_release_archive,
+    ("okms_encrypt", "src"): write_small_file,
+    ("okms_secret_file", "config_file"): write_host_access_config,
 }
 
 
@@ -482,7 +507,11 @@ def main():
                 fixture_keys.append({"name": "%s-key-%d" % (prefix, len(fixture_keys) + 1), "kms": kms_name})
                 uuid_owner[(examples.module, literal)] = ("keys", fixture_keys[-1]["name"])
         ids_path = os.path.join(work_dir, "fixture-ids.json")
+        global HOST_ACCESS_DIR
+        HOST_ACCESS_DIR = os.path.join(work_dir, "host-access")
+        os.makedirs(HOST_ACCESS_DIR, mode=0o700)
         runner.fixture_play("setup", {
+            "examples_host_access_dir": HOST_ACCESS_DIR, "examples_account": conn["account"],
             "examples_region": REGION, "examples_kms_name": shared_kms_name, "examples_fixture_kms": fixture_kms,
             "examples_fixture_keys": fixture_keys, "examples_ids_path": ids_path,
             "examples_kms_before_path": kms_before_path})

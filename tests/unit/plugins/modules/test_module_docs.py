@@ -198,14 +198,23 @@ def test_attributes_come_from_the_fragment_and_the_module_states_only_what_diffe
     variants = attribute_variants(doc)
     assert "ovhcloud.kms.attributes" in variants, "%s does not extend ovhcloud.kms.attributes" % module
     extends = doc["extends_documentation_fragment"]
-    if "ovhcloud.kms.api" in extends:
-        assert "ovhcloud.kms.attributes.api" in variants, "%s uses the API: add ovhcloud.kms.attributes.api" % module
+    if "ovhcloud.kms.data_plane" in extends:
+        assert "ovhcloud.kms.attributes.data_plane_module" in variants, (
+            "%s uses a KMS's REST API: add ovhcloud.kms.attributes.data_plane_module" % module)
+    elif "ovhcloud.kms.api" in extends:
+        assert "ovhcloud.kms.attributes.api_module" in variants, (
+            "%s uses the API: add ovhcloud.kms.attributes.api_module" % module)
     if module.endswith("_info"):
         assert "ovhcloud.kms.attributes.info_module" in variants, "%s: add ovhcloud.kms.attributes.info_module" % module
 
     path = os.path.join(MODULES_DIR, module + ".py")
     from_fragments = merged_documentation(
         yaml.safe_dump({"extends_documentation_fragment": variants}), path, is_module=True)["attributes"]
+    # What ansible-doc shows: every module states its action group and platform (a variant whose name
+    # ansible-core resolves to another fragment would silently drop them).
+    for name in ("check_mode", "diff_mode", "idempotent", "action_group", "platform"):
+        assert "support" in from_fragments.get(name, {}) or name in (doc.get("attributes") or {}), (
+            "%s: attribute %s is missing after merging its fragments" % (module, name))
     own = doc.get("attributes") or {}
     for name, spec in own.items():
         assert "description" not in spec, "%s describes attribute %s itself: the fragment does" % (module, name)
