@@ -31,9 +31,9 @@ from playbook_run import PlaybookFailed, log_tail, run_playbook  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOSTS = ("host1", "host2", "host3")
-# demo/verify.yml prints one summary line for the KMS, one for the secret, and four per host.
+# demo/verify.yml prints one summary line for the KMS, one for the secret, and five per host.
 LINES_PER_PLAY = 2
-LINES_PER_HOST = 4
+LINES_PER_HOST = 5
 
 
 class DemoError(Exception):
@@ -131,7 +131,8 @@ def demo(work_dir, collections_root, log_path):
         _recap, lines = playbook(args, env, log_path, "first run")
 
         step("The secret read back by the lookup; on each host: the deployed files, a message encrypted and "
-             "decrypted, the secret file written and a release signed, all over mTLS with its own key")
+             "decrypted, the secret file written and a release signed over mTLS, and a KMIP round trip, all with its own "
+             "certificate")
         if len(lines) != LINES_PER_PLAY + LINES_PER_HOST * len(HOSTS):
             raise DemoError("demo/verify.yml printed %d summary lines, not %d"
                             % (len(lines), LINES_PER_PLAY + LINES_PER_HOST * len(HOSTS)))
